@@ -1,0 +1,90 @@
+//! The `openim-policy` binary as users run it: its command line, rules-file errors, and serving
+//! until a clean exit on SIGTERM.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+};
+
+/// Kills the child if the test fails before it exits, so no server outlives its test.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_openim-policy");
+
+#[test]
+fn help_lists_every_flag_with_its_environment_variable() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "--listen",
+        "--rules",
+        "OPENIM_POLICY_LISTEN",
+        "OPENIM_POLICY_RULES",
+        "0.0.0.0:50051",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from --help");
+    }
+}
+
+fn run_with_rules(yaml: &str) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!("openim-policy-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let out = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--rules"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn an_invalid_rules_file_is_reported_with_its_key_and_the_process_does_not_start() {
+    let (ok, err) = run_with_rules(
+        "wordLists:\n  - name: x\n    action: refuse\n    errCode: 0\n    words: [a]\n",
+    );
+    assert!(!ok);
+    assert!(err.contains("wordLists[0].errCode"), "{err}");
+
+    let (ok, err) =
+        run_with_rules("wordLists:\n  - name: x\n    action: explode\n    words: [a]\n");
+    assert!(!ok);
+    assert!(err.contains("bad.yaml") && err.contains("line 3"), "{err}");
+}
+
+#[test]
+fn it_serves_until_sigterm_and_exits_cleanly() {
+    let mut child = Guard(
+        Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut child.0;
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let ready = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|l| l.contains("openim-policy ready"))
+        .expect("policy exited before it was ready");
+    assert!(ready.contains("addr=127.0.0.1:"), "{ready}");
+    std::thread::spawn(move || lines.for_each(drop));
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(child.wait().unwrap().success());
+}

@@ -1,0 +1,61 @@
+//! `openim-shim` binary: parses the command line, sets up logging, binds, serves until SIGINT or
+//! SIGTERM. See `openim-shim --help`.
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use openim_common::{shutdown_signal, telemetry};
+use openim_shim::config::Args;
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    telemetry::init(args.log_format);
+    let shutdown = shutdown_signal();
+    let mut settings = args.settings();
+
+    // Try-out mode: the default policy in this process, on a loopback port.
+    let _policy = if args.with_policy {
+        let (url, task) = in_process_policy(args.rules.as_deref()).await?;
+        settings.policy_url = url;
+        Some(task)
+    } else {
+        None
+    };
+
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        policy = %settings.policy_url,
+        timeout = ?settings.timeout,
+        on_error = ?settings.on_error,
+        "openim-shim ready"
+    );
+    openim_shim::serve(listener, settings, shutdown).await?;
+    Ok(())
+}
+
+#[cfg(feature = "all-in-one")]
+async fn in_process_policy(
+    rules: Option<&std::path::Path>,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let policy = openim_policy::Policy::load(rules)?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, rules = ?rules, "default policy running in this process (--with-policy)");
+    let task = tokio::spawn(openim_policy::serve(
+        listener,
+        policy,
+        std::future::pending(),
+    ));
+    Ok((format!("http://{addr}"), task))
+}
+
+#[cfg(not(feature = "all-in-one"))]
+async fn in_process_policy(
+    _rules: Option<&std::path::Path>,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    anyhow::bail!("--with-policy needs a build with the `all-in-one` feature")
+}

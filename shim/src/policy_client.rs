@@ -1,0 +1,201 @@
+//! The gRPC client to the policy service: one generic unary call used by every callback, with
+//! the deadline, the request metadata, and the mapping of failures to the three cases the shim
+//! distinguishes (decision, "could not decide", no answer).
+
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes};
+use http::uri::PathAndQuery;
+use tonic::{
+    Code, Status,
+    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
+    metadata::MetadataValue,
+    transport::{Channel, Endpoint},
+};
+use tonic_prost::ProstCodec;
+
+/// gRPC metadata key of OpenIM's operation ID.
+pub const OPERATION_ID_KEY: &str = "operationid";
+/// gRPC metadata key of the callback command as OpenIM sent it.
+pub const COMMAND_KEY: &str = "openim-command";
+
+/// Why a policy call gave no decision.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The policy does not implement this RPC: it does not care, continue.
+    #[error("policy does not implement this callback")]
+    Unimplemented,
+    /// No answer within the deadline.
+    #[error("policy gave no answer within {0:?}")]
+    Timeout(Duration),
+    /// The policy answered with an error status ("could not decide"), or could not be reached
+    /// (status UNAVAILABLE and friends, from the transport).
+    #[error("policy call failed: {}: {}", .0.code(), .0.message())]
+    Status(Status),
+}
+
+impl CallError {
+    /// Short label for logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Unimplemented => "unimplemented",
+            Self::Timeout(_) => "timeout",
+            Self::Status(s) if s.code() == Code::Unavailable => "unavailable",
+            Self::Status(s) if s.code() == Code::DeadlineExceeded => "timeout",
+            Self::Status(_) => "error",
+        }
+    }
+}
+
+impl From<Status> for CallError {
+    fn from(s: Status) -> Self {
+        if s.code() == Code::Unimplemented {
+            Self::Unimplemented
+        } else {
+            Self::Status(s)
+        }
+    }
+}
+
+/// What a call carries besides its message.
+#[derive(Debug, Clone, Copy)]
+pub struct CallMeta<'a> {
+    /// OpenIM's operation ID (may be empty).
+    pub operation_id: &'a str,
+    /// The command as OpenIM sent it.
+    pub command: &'a str,
+    /// Deadline of the call, also sent to the policy as the gRPC deadline.
+    pub timeout: Duration,
+}
+
+/// A cheaply cloneable client: clones share one HTTP/2 connection.
+#[derive(Clone, Debug)]
+pub struct PolicyClient {
+    channel: Channel,
+}
+
+impl PolicyClient {
+    /// A client for the policy at `url` (e.g. `http://127.0.0.1:50051`). Connects lazily, so
+    /// the shim starts (and answers OpenIM per its failure mode) while the policy is down.
+    pub fn new(url: &str, connect_timeout: Duration) -> Result<Self, tonic::transport::Error> {
+        let channel = Endpoint::from_shared(url.to_owned())?
+            .connect_timeout(connect_timeout)
+            .tcp_nodelay(true)
+            // Detect a dead policy connection while idle instead of on the next user message.
+            .http2_keep_alive_interval(Duration::from_secs(20))
+            .keep_alive_timeout(Duration::from_secs(5))
+            .keep_alive_while_idle(true)
+            .connect_lazy();
+        Ok(Self { channel })
+    }
+
+    /// The underlying channel (for the health client).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// Calls the unary RPC at `path` with a typed request and response.
+    pub async fn unary<Req, Resp>(
+        &self,
+        path: &'static str,
+        request: Req,
+        meta: CallMeta<'_>,
+    ) -> Result<Resp, CallError>
+    where
+        Req: prost::Message + Send + Sync + 'static,
+        Resp: prost::Message + Default + Send + Sync + 'static,
+    {
+        self.call(path, request, meta, ProstCodec::<Req, Resp>::default())
+            .await
+    }
+
+    /// Calls the unary RPC at `path` with an already encoded request and ignores the response
+    /// body: after-events are encoded once when they arrive and may be sent several times.
+    pub async fn unary_encoded(
+        &self,
+        path: &'static str,
+        payload: Bytes,
+        meta: CallMeta<'_>,
+    ) -> Result<(), CallError> {
+        self.call(path, payload, meta, PassThrough).await
+    }
+
+    async fn call<C>(
+        &self,
+        path: &'static str,
+        message: C::Encode,
+        meta: CallMeta<'_>,
+        codec: C,
+    ) -> Result<C::Decode, CallError>
+    where
+        C: Codec + Send + 'static,
+        C::Encode: Send + Sync + 'static,
+        C::Decode: Send + Sync + 'static,
+    {
+        let mut request = tonic::Request::new(message);
+        // Sends `grpc-timeout` so the policy knows its budget; the local timeout below enforces
+        // it whatever the policy does.
+        request.set_timeout(meta.timeout);
+        let md = request.metadata_mut();
+        // A value that is not valid in a header (non-ASCII) is not forwarded; it is still in the
+        // request's context.
+        if let Ok(v) = MetadataValue::try_from(meta.operation_id) {
+            md.insert(OPERATION_ID_KEY, v);
+        }
+        if let Ok(v) = MetadataValue::try_from(meta.command) {
+            md.insert(COMMAND_KEY, v);
+        }
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        let path = PathAndQuery::from_static(path);
+        let call = async move {
+            grpc.ready()
+                .await
+                .map_err(|e| Status::unavailable(format!("policy not reachable: {e}")))?;
+            grpc.unary(request, path, codec).await
+        };
+        match tokio::time::timeout(meta.timeout, call).await {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) => Err(status.into()),
+            Err(_) => Err(CallError::Timeout(meta.timeout)),
+        }
+    }
+}
+
+/// A codec that sends already encoded protobuf bytes and discards the response body.
+#[derive(Debug, Default, Clone, Copy)]
+struct PassThrough;
+
+impl Codec for PassThrough {
+    type Encode = Bytes;
+    type Decode = ();
+    type Encoder = Self;
+    type Decoder = Self;
+
+    fn encoder(&mut self) -> Self {
+        Self
+    }
+
+    fn decoder(&mut self) -> Self {
+        Self
+    }
+}
+
+impl Encoder for PassThrough {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for PassThrough {
+    type Item = ();
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
+        src.advance(src.remaining());
+        Ok(Some(()))
+    }
+}

@@ -1,0 +1,3 @@
+module openim-policy/tests/go-decoder
+
+go 1.21

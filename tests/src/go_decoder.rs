@@ -1,0 +1,113 @@
+//! Runs `tests/go-decoder`, a Go program that decodes replies with `encoding/json` into mirrors
+//! of OpenIM's reply structs and applies each server version's `Parse()`: the closest thing to
+//! OpenIM itself reading our replies. Needs Go on the PATH (the README lists it).
+
+use std::{
+    io::Write,
+    path::PathBuf,
+    process::{Command, Stdio},
+    sync::OnceLock,
+};
+
+use serde::Deserialize;
+
+/// OpenIM's reading of one reply.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GoVerdict {
+    /// `json.Unmarshal` accepted it (else every server fails the operation).
+    pub decoded: bool,
+    /// The decoding error.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Refused by v3.7+ / main.
+    pub refused_v37: bool,
+    /// Refused by v3.5.
+    pub refused_v35: bool,
+    /// Refused by v3.0-v3.4.
+    pub refused_v30: bool,
+    /// errCode as decoded.
+    pub err_code: i32,
+    /// Fields that decode but break OpenIM (crash, failed send, lost error).
+    pub hazards: Vec<String>,
+    /// The decoded struct, re-encoded by Go (every field present).
+    #[serde(default)]
+    pub reply: serde_json::Value,
+}
+
+impl GoVerdict {
+    /// Asserts that every server version from v3.0 on reads the same meaning, with no hazard,
+    /// and returns whether it is a refusal.
+    pub fn assert_portable(&self, body: &str) -> bool {
+        assert!(
+            self.decoded,
+            "OpenIM cannot decode {body}: {:?}",
+            self.error
+        );
+        assert!(
+            self.hazards.is_empty(),
+            "hazards {:?} in {body}",
+            self.hazards
+        );
+        assert_eq!(
+            self.refused_v37, self.refused_v35,
+            "v3.5 and v3.7 disagree on {body}"
+        );
+        assert_eq!(
+            self.refused_v37, self.refused_v30,
+            "v3.0 and v3.7 disagree on {body}"
+        );
+        self.refused_v37
+    }
+}
+
+fn binary() -> &'static PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("go-decoder");
+        let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/go-decoder")
+            .join("go-decoder");
+        let status = Command::new("go")
+            .args(["build", "-o"])
+            .arg(&out)
+            .arg(".")
+            .current_dir(&src)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run `go` (install Go to run these tests): {e}"));
+        assert!(status.success(), "go build of tests/go-decoder failed");
+        out
+    })
+}
+
+/// OpenIM's reading of each `(reply struct, body)` pair, e.g.
+/// `("CallbackMsgModifyCommandResp", "{...}")`.
+pub fn check(replies: &[(&str, &[u8])]) -> Vec<GoVerdict> {
+    let mut child = Command::new(binary())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start go-decoder");
+    let mut input = Vec::new();
+    for (name, body) in replies {
+        let line = serde_json::json!({"struct": name, "body": String::from_utf8_lossy(body)});
+        serde_json::to_writer(&mut input, &line).expect("encode input");
+        input.push(b'\n');
+    }
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&input)
+        .expect("write to go-decoder");
+    let output = child.wait_with_output().expect("go-decoder output");
+    assert!(output.status.success(), "go-decoder failed");
+    let verdicts: Vec<GoVerdict> = output
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("go-decoder verdict"))
+        .collect();
+    assert_eq!(verdicts.len(), replies.len());
+    verdicts
+}
