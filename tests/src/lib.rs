@@ -135,6 +135,19 @@ pub async fn spawn_shim(settings: Settings) -> Running {
     .await
 }
 
+/// POSTs fixture `<command>.json` to `/openim/<command>` like OpenIM, with `Operationid: {op}`,
+/// and checks the HTTP framing of the reply (200, OpenIM's JSON content type).
+pub async fn post_fixture(addr: SocketAddr, command: &str, op: &str) -> openim_http::HttpReply {
+    let body = fixture(&format!("{command}.json"));
+    let reply = openim_http::post(addr, &format!("/openim/{command}"), &body, Some(op)).await;
+    assert_eq!(reply.status, 200, "{command}: {}", reply.text());
+    assert_eq!(
+        reply.content_type.as_deref(),
+        Some("application/json; charset=utf-8")
+    );
+    reply
+}
+
 /// A loopback address nothing listens on (bound, then released).
 pub async fn closed_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

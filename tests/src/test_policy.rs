@@ -37,6 +37,17 @@ pub struct Script {
     pub fail: Option<(tonic::Code, &'static str)>,
 }
 
+/// A running scripted policy.
+#[derive(Debug)]
+pub struct Spawned {
+    /// The server.
+    pub server: crate::Running,
+    /// Calls it received.
+    pub seen: mpsc::UnboundedReceiver<Seen>,
+    /// Permits for held after-events.
+    pub gate: Arc<Semaphore>,
+}
+
 /// The scripted policy.
 #[derive(Debug, Clone)]
 pub struct ScriptedPolicy {
@@ -70,6 +81,16 @@ impl ScriptedPolicy {
             rx,
             after_gate,
         )
+    }
+
+    /// Starts a scripted policy on loopback; see [`ScriptedPolicy::new`].
+    pub async fn spawn(script: Script, hold_after_events: bool) -> Spawned {
+        let (policy, seen, gate) = Self::new(script, hold_after_events);
+        Spawned {
+            server: crate::spawn_grpc(policy.router()).await,
+            seen,
+            gate,
+        }
     }
 
     /// A gRPC router serving it.

@@ -8,9 +8,10 @@ use openim_shim::config::OnError;
 use openim_tests::{
     closed_port, fixture, go_decoder,
     openim_http::{post, send},
+    post_fixture,
     reply::{Meaning, meaning},
     shim_settings, spawn_grpc, spawn_shim,
-    test_policy::{Script, ScriptedPolicy},
+    test_policy::{Script, ScriptedPolicy, Spawned},
 };
 use policy_proto::v1::{
     self as pb,
@@ -68,8 +69,11 @@ async fn a_policy_answering_unimplemented_lets_everything_continue() {
 
 #[tokio::test]
 async fn malformed_bodies_and_unknown_commands_get_a_valid_reply() {
-    let (policy, _seen, _) = ScriptedPolicy::new(Script::default(), false);
-    let policy = spawn_grpc(policy.router()).await;
+    let Spawned {
+        server: policy,
+        seen: _,
+        gate: _,
+    } = ScriptedPolicy::spawn(Script::default(), false).await;
     let shim = spawn_shim(shim_settings(&policy.url())).await;
     let cases: [(&str, &[u8]); 9] = [
         (SINGLE, b""),
@@ -105,8 +109,11 @@ async fn malformed_bodies_and_unknown_commands_get_a_valid_reply() {
 
 #[tokio::test]
 async fn a_malformed_before_body_follows_the_failure_mode() {
-    let (policy, _seen, _) = ScriptedPolicy::new(Script::default(), false);
-    let policy = spawn_grpc(policy.router()).await;
+    let Spawned {
+        server: policy,
+        seen: _,
+        gate: _,
+    } = ScriptedPolicy::spawn(Script::default(), false).await;
     let shim = spawn_shim(refuse_settings(&policy.url())).await;
     let r = post(
         shim.addr,
@@ -138,20 +145,17 @@ async fn a_malformed_before_body_follows_the_failure_mode() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_follows_the_failure_mode() {
-    let (policy, _seen, _) = ScriptedPolicy::new(Script::default(), false);
-    let policy = spawn_grpc(policy.router()).await;
+    let Spawned {
+        server: policy,
+        seen: _,
+        gate: _,
+    } = ScriptedPolicy::spawn(Script::default(), false).await;
     let shim = spawn_shim(openim_shim::config::Settings {
         max_body_bytes: 64,
         ..refuse_settings(&policy.url())
     })
     .await;
-    let r = post(
-        shim.addr,
-        &format!("/openim/{SINGLE}"),
-        &fixture(&format!("{SINGLE}.json")),
-        Some(OP),
-    )
-    .await;
+    let r = post_fixture(shim.addr, SINGLE, OP).await;
     assert_eq!(r.status, 200);
     assert!(
         matches!(meaning(&r.json()), Meaning::Refuse { err_code: 5900, .. }),
@@ -191,16 +195,13 @@ async fn a_policy_error_status_gets_the_failure_mode() {
         fail: Some((tonic::Code::Internal, "rules database unreachable")),
         ..Script::default()
     };
-    let (policy, _seen, _) = ScriptedPolicy::new(script, false);
-    let policy = spawn_grpc(policy.router()).await;
+    let Spawned {
+        server: policy,
+        seen: _,
+        gate: _,
+    } = ScriptedPolicy::spawn(script, false).await;
     let shim = spawn_shim(refuse_settings(&policy.url())).await;
-    let r = post(
-        shim.addr,
-        &format!("/openim/{SINGLE}"),
-        &fixture(&format!("{SINGLE}.json")),
-        Some(OP),
-    )
-    .await;
+    let r = post_fixture(shim.addr, SINGLE, OP).await;
     assert_eq!(
         meaning(&r.json()),
         Meaning::Refuse {
@@ -225,16 +226,13 @@ async fn a_refusal_without_a_code_gets_the_default_code() {
         },
         ..Script::default()
     };
-    let (policy, _seen, _) = ScriptedPolicy::new(script, false);
-    let policy = spawn_grpc(policy.router()).await;
+    let Spawned {
+        server: policy,
+        seen: _,
+        gate: _,
+    } = ScriptedPolicy::spawn(script, false).await;
     let shim = spawn_shim(shim_settings(&policy.url())).await;
-    let r = post(
-        shim.addr,
-        &format!("/openim/{SINGLE}"),
-        &fixture(&format!("{SINGLE}.json")),
-        Some(OP),
-    )
-    .await;
+    let r = post_fixture(shim.addr, SINGLE, OP).await;
     assert!(
         matches!(meaning(&r.json()), Meaning::Refuse { err_code: 5000, .. }),
         "{}",
@@ -254,8 +252,11 @@ async fn a_modified_content_that_is_not_a_json_object_is_not_forwarded() {
         },
         ..Script::default()
     };
-    let (policy, _seen, _) = ScriptedPolicy::new(script, false);
-    let policy = spawn_grpc(policy.router()).await;
+    let Spawned {
+        server: policy,
+        seen: _,
+        gate: _,
+    } = ScriptedPolicy::spawn(script, false).await;
     let shim = spawn_shim(shim_settings(&policy.url())).await;
     let body = fixture("callbackBeforeMsgModifyCommand.json");
     let r = post(
@@ -309,8 +310,11 @@ async fn raw_post(addr: std::net::SocketAddr, header_line: &str, body: &[u8]) ->
 
 #[tokio::test]
 async fn the_operation_id_reaches_the_policy_from_the_header_in_any_case_or_from_the_body() {
-    let (policy, mut seen, _) = ScriptedPolicy::new(Script::default(), false);
-    let policy = spawn_grpc(policy.router()).await;
+    let Spawned {
+        server: policy,
+        mut seen,
+        gate: _,
+    } = ScriptedPolicy::spawn(Script::default(), false).await;
     let shim = spawn_shim(shim_settings(&policy.url())).await;
     let body = fixture(&format!("{SINGLE}.json"));
     let cases = [
@@ -353,8 +357,11 @@ async fn the_operation_id_reaches_the_policy_from_the_header_in_any_case_or_from
 #[tokio::test]
 async fn after_events_are_acknowledged_without_waiting_for_the_policy() {
     // The policy holds every after-event until the test releases it.
-    let (policy, mut seen, gate) = ScriptedPolicy::new(Script::default(), true);
-    let policy = spawn_grpc(policy.router()).await;
+    let Spawned {
+        server: policy,
+        mut seen,
+        gate,
+    } = ScriptedPolicy::spawn(Script::default(), true).await;
     let shim = spawn_shim(shim_settings(&policy.url())).await;
     for (command, op) in [
         ("callbackAfterSendSingleMsgCommand", OP),

@@ -4,7 +4,8 @@
 
 use openim_tests::{
     fixture, go_decoder,
-    openim_http::{HttpReply, post},
+    openim_http::post,
+    post_fixture,
     reply::{Meaning, meaning},
     shim_settings, spawn_policy_with_rules, spawn_shim,
 };
@@ -26,23 +27,6 @@ push:
 
 const SINGLE_OP: &str = "a3f1c2d4-5b6e-4f70-8a91-b2c3d4e5f607";
 const GROUP_OP: &str = "5d2e8f1a-3c4b-4d6e-9f70-1a2b3c4d5e6f";
-
-/// Posts fixture `<command>.json` to `/openim/<command>` with the fixture's operation ID header.
-async fn post_fixture(addr: std::net::SocketAddr, command: &str, op: &str) -> HttpReply {
-    let reply = post(
-        addr,
-        &format!("/openim/{command}"),
-        &fixture(&format!("{command}.json")),
-        Some(op),
-    )
-    .await;
-    assert_eq!(reply.status, 200, "{command}: {}", reply.text());
-    assert_eq!(
-        reply.content_type.as_deref(),
-        Some("application/json; charset=utf-8")
-    );
-    reply
-}
 
 #[tokio::test]
 async fn each_fixture_gets_its_intended_meaning_from_the_default_policy() {
