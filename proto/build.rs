@@ -10,6 +10,10 @@ const PROTOS: &[&str] = &[
     "openim/policy/v1/common.proto",
     "openim/policy/v1/message.proto",
     "openim/policy/v1/push.proto",
+    "openim/policy/v1/user.proto",
+    "openim/policy/v1/friend.proto",
+    "openim/policy/v1/group.proto",
+    "openim/policy/v1/conversation.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

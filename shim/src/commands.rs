@@ -6,14 +6,7 @@
 use std::{collections::HashMap, sync::LazyLock};
 
 use crate::{
-    callbacks::{
-        After, Before,
-        message::{
-            AfterSendGroupMsg, AfterSendSingleMsg, BeforeMsgModify, BeforeSendGroupMsg,
-            BeforeSendSingleMsg,
-        },
-        push::BeforeOfflinePush,
-    },
+    callbacks::{After, Before, conversation as conv, friend, group, message, push, receipt, user},
     dispatch::{self, AfterFn, BeforeFn},
 };
 
@@ -48,6 +41,14 @@ pub struct Command {
     /// gRPC path of the RPC that serves it.
     pub rpc: &'static str,
     pub(crate) run: Run,
+    /// Rust type names of the request and response it uses, to check them against `rpc`.
+    #[cfg(test)]
+    types: fn() -> [&'static str; 2],
+}
+
+#[cfg(test)]
+fn type_names<Req, Resp>() -> [&'static str; 2] {
+    [std::any::type_name::<Req>(), std::any::type_name::<Resp>()]
 }
 
 impl std::fmt::Debug for Command {
@@ -72,6 +73,8 @@ const fn before<C: Before>(
         kind: Kind::Before,
         rpc: C::RPC,
         run: Run::Before(dispatch::before::<C>),
+        #[cfg(test)]
+        types: type_names::<C::Request, C::Response>,
     }
 }
 
@@ -87,44 +90,79 @@ const fn after<C: After>(
         kind: Kind::After,
         rpc: C::RPC,
         run: Run::After(dispatch::after::<C>),
+        #[cfg(test)]
+        types: type_names::<C::Request, ()>,
     }
 }
 
-/// Every supported command (PROTOCOL.md §4; old names from §4.6 and §8).
+#[rustfmt::skip] // one row per line reads as the table it is
+/// Every supported command (PROTOCOL.md §4; old names from §4.6 and §8). Rows are
+/// `before::<Callback>(current name, older names, webhooks.yml key)` or `after::<...>(...)`.
 pub static COMMANDS: &[Command] = &[
     // Messages.
-    before::<BeforeSendSingleMsg>(
-        "callbackBeforeSendSingleMsgCommand",
-        &[],
-        "beforeSendSingleMsg",
-    ),
-    before::<BeforeSendGroupMsg>(
-        "callbackBeforeSendGroupMsgCommand",
-        &[],
-        "beforeSendGroupMsg",
-    ),
-    before::<BeforeMsgModify>(
-        "callbackBeforeMsgModifyCommand",
-        // v3.0-v3.6; the docs' spelling.
-        &[
-            "callbackMsgModifyCommand",
-            "callbackMsgModifyCommandCommand",
-        ],
-        "beforeMsgModify",
-    ),
-    after::<AfterSendSingleMsg>(
-        "callbackAfterSendSingleMsgCommand",
-        &[],
-        "afterSendSingleMsg",
-    ),
-    after::<AfterSendGroupMsg>("callbackAfterSendGroupMsgCommand", &[], "afterSendGroupMsg"),
-    // Push.
-    before::<BeforeOfflinePush>(
-        "callbackBeforeOfflinePushCommand",
-        // v3.0-v3.6; the docs' spelling.
-        &["callbackOfflinePushCommand", "callbackBeforePushCommand"],
-        "beforeOfflinePush",
-    ),
+    before::<message::BeforeSendSingleMsg>("callbackBeforeSendSingleMsgCommand", &[], "beforeSendSingleMsg"),
+    before::<message::BeforeSendGroupMsg>("callbackBeforeSendGroupMsgCommand", &[], "beforeSendGroupMsg"),
+    // Old name up to v3.6; the second is the docs' misspelling.
+    before::<message::BeforeMsgModify>("callbackBeforeMsgModifyCommand", &["callbackMsgModifyCommand", "callbackMsgModifyCommandCommand"], "beforeMsgModify"),
+    after::<message::AfterSendSingleMsg>("callbackAfterSendSingleMsgCommand", &[], "afterSendSingleMsg"),
+    after::<message::AfterSendGroupMsg>("callbackAfterSendGroupMsgCommand", &[], "afterSendGroupMsg"),
+    after::<message::AfterMsgSaveDB>("callbackAfterMsgSaveDBCommand", &[], "afterMsgSaveDB"),
+    after::<receipt::AfterSingleMsgRead>("callbackAfterSingleMsgReadCommand", &["callbackSingleMsgRead"], "afterSingleMsgRead"),
+    after::<receipt::AfterGroupMsgRead>("callbackAfterGroupMsgReadCommand", &["callbackGroupMsgReadCommand"], "afterGroupMsgRead"),
+    // Sic: OpenIM's revoke command.
+    after::<receipt::AfterRevokeMsg>("callbackBeforeAfterMsgCommand", &[], "afterRevokeMsg"),
+    // Push. Old names up to v3.6; `callbackBeforePushCommand` is the docs' misspelling.
+    before::<push::BeforeOfflinePush>("callbackBeforeOfflinePushCommand", &["callbackOfflinePushCommand", "callbackBeforePushCommand"], "beforeOfflinePush"),
+    before::<push::BeforeOnlinePush>("callbackBeforeOnlinePushCommand", &["callbackOnlinePushCommand"], "beforeOnlinePush"),
+    before::<push::BeforeGroupOnlinePush>("callbackBeforeGroupOnlinePushCommand", &["callbackSuperGroupOnlinePushCommand"], "beforeGroupOnlinePush"),
+    // Users and status.
+    before::<user::BeforeUserRegister>("callbackBeforeUserRegisterCommand", &[], "beforeUserRegister"),
+    after::<user::AfterUserRegister>("callbackAfterUserRegisterCommand", &[], "afterUserRegister"),
+    before::<user::BeforeUpdateUserInfo>("callbackBeforeUpdateUserInfoCommand", &[], "beforeUpdateUserInfo"),
+    after::<user::AfterUpdateUserInfo>("callbackAfterUpdateUserInfoCommand", &[], "afterUpdateUserInfo"),
+    before::<user::BeforeUpdateUserInfoEx>("callbackBeforeUpdateUserInfoExCommand", &[], "beforeUpdateUserInfoEx"),
+    after::<user::AfterUpdateUserInfoEx>("callbackAfterUpdateUserInfoExCommand", &[], "afterUpdateUserInfoEx"),
+    after::<user::AfterUserOnline>("callbackAfterUserOnlineCommand", &["callbackUserOnlineCommand"], "afterUserOnline"),
+    after::<user::AfterUserOffline>("callbackAfterUserOfflineCommand", &["callbackUserOfflineCommand"], "afterUserOffline"),
+    after::<user::AfterUserKickOff>("callbackAfterUserKickOffCommand", &["callbackUserKickOffCommand"], "afterUserKickOff"),
+    // Friends and blacklist.
+    before::<friend::BeforeAddFriend>("callbackBeforeAddFriendCommand", &[], "beforeAddFriend"),
+    after::<friend::AfterAddFriend>("callbackAfterAddFriendCommand", &[], "afterAddFriend"),
+    before::<friend::BeforeAddFriendAgree>("callbackBeforeAddFriendAgreeCommand", &[], "beforeAddFriendAgree"),
+    after::<friend::AfterAddFriendAgree>("callbackAfterAddFriendAgreeCommand", &[], "afterAddFriendAgree"),
+    after::<friend::AfterDeleteFriend>("callbackAfterDeleteFriendCommand", &[], "afterDeleteFriend"),
+    before::<friend::BeforeImportFriends>("callbackBeforeImportFriendsCommand", &[], "beforeImportFriends"),
+    after::<friend::AfterImportFriends>("callbackAfterImportFriendsCommand", &[], "afterImportFriends"),
+    before::<friend::BeforeSetFriendRemark>("callbackBeforeSetFriendRemarkCommand", &["callbackBeforeSetFriendRemark"], "beforeSetFriendRemark"),
+    after::<friend::AfterSetFriendRemark>("callbackAfterSetFriendRemarkCommand", &["callbackAfterSetFriendRemark"], "afterSetFriendRemark"),
+    before::<friend::BeforeAddBlack>("callbackBeforeAddBlackCommand", &[], "beforeAddBlack"),
+    after::<friend::AfterRemoveBlack>("callbackAfterRemoveBlackCommand", &[], "afterRemoveBlack"),
+    // Groups.
+    before::<group::BeforeCreateGroup>("callbackBeforeCreateGroupCommand", &[], "beforeCreateGroup"),
+    after::<group::AfterCreateGroup>("callbackAfterCreateGroupCommand", &[], "afterCreateGroup"),
+    before::<group::BeforeMembersJoinGroup>("callbackBeforeMembersJoinGroupCommand", &[], "beforeMemberJoinGroup"),
+    // The one-member form of OpenIM up to v3.7: another body and reply, same RPC.
+    before::<group::BeforeMemberJoinGroup>("callbackBeforeMemberJoinGroupCommand", &[], "beforeMemberJoinGroup"),
+    // Capital C in v3.0-v3.4.
+    before::<group::BeforeSetGroupMemberInfo>("callbackBeforeSetGroupMemberInfoCommand", &["CallbackBeforeSetGroupMemberInfoCommand"], "beforeSetGroupMemberInfo"),
+    after::<group::AfterSetGroupMemberInfo>("callbackAfterSetGroupMemberInfoCommand", &[], "afterSetGroupMemberInfo"),
+    after::<group::AfterQuitGroup>("callbackAfterQuitGroupCommand", &["callbackQuitGroupCommand"], "afterQuitGroup"),
+    after::<group::AfterKickGroupMember>("callbackAfterKickGroupCommand", &["callbackKillGroupCommand"], "afterKickGroupMember"),
+    after::<group::AfterDismissGroup>("callbackAfterDisMissGroupCommand", &["callbackDisMissGroupCommand"], "afterDismissGroup"),
+    before::<group::BeforeApplyJoinGroup>("callbackBeforeJoinGroupCommand", &[], "beforeApplyJoinGroup"),
+    after::<group::AfterJoinGroup>("callbackAfterJoinGroupCommand", &[], "afterJoinGroup"),
+    before::<group::BeforeInviteUserToGroup>("callbackBeforeInviteJoinGroupCommand", &[], "beforeInviteUserToGroup"),
+    // v3.4.2-v3.5, then v3.6.
+    after::<group::AfterTransferGroupOwner>("callbackAfterTransferGroupOwnerCommand", &["callbackTransferGroupOwnerAfter", "callbackAfterTransferGroupOwner"], "afterTransferGroupOwner"),
+    before::<group::BeforeSetGroupInfo>("callbackBeforeSetGroupInfoCommand", &[], "beforeSetGroupInfo"),
+    after::<group::AfterSetGroupInfo>("callbackAfterSetGroupInfoCommand", &[], "afterSetGroupInfo"),
+    before::<group::BeforeSetGroupInfoEx>("callbackBeforeSetGroupInfoExCommand", &[], "beforeSetGroupInfoEx"),
+    after::<group::AfterSetGroupInfoEx>("callbackAfterSetGroupInfoExCommand", &[], "afterSetGroupInfoEx"),
+    // Conversations (OpenIM main).
+    before::<conv::BeforeCreateSingleChatConversations>("callbackBeforeCreateSingleChatConversationsCommand", &[], "beforeCreateSingleChatConversations"),
+    after::<conv::AfterCreateSingleChatConversations>("callbackAfterCreateSingleChatConversationsCommand", &[], "afterCreateSingleChatConversations"),
+    before::<conv::BeforeCreateGroupChatConversations>("callbackBeforeCreateGroupChatConversationsCommand", &[], "beforeCreateGroupChatConversations"),
+    after::<conv::AfterCreateGroupChatConversations>("callbackAfterCreateGroupChatConversationsCommand", &[], "afterCreateGroupChatConversations"),
 ];
 
 /// Every accepted wire name, mapped to its row.
@@ -155,62 +193,373 @@ mod tests {
     use policy_proto::FILE_DESCRIPTOR_SET;
     use prost::Message as _;
 
+    use Kind::{After as A, Before as B};
+
+    /// Every command string of PROTOCOL.md §4 and §4.6 (and the docs' misspellings), with the
+    /// RPC that must serve it. Written from the protocol, independently of the table.
+    const EXPECTED: &[(&str, &str, Kind)] = &[
+        (
+            "callbackBeforeSendSingleMsgCommand",
+            "MessageService/BeforeSendSingleMsg",
+            B,
+        ),
+        (
+            "callbackBeforeSendGroupMsgCommand",
+            "MessageService/BeforeSendGroupMsg",
+            B,
+        ),
+        (
+            "callbackBeforeMsgModifyCommand",
+            "MessageService/BeforeMsgModify",
+            B,
+        ),
+        (
+            "callbackMsgModifyCommand",
+            "MessageService/BeforeMsgModify",
+            B,
+        ),
+        (
+            "callbackMsgModifyCommandCommand",
+            "MessageService/BeforeMsgModify",
+            B,
+        ),
+        (
+            "callbackAfterSendSingleMsgCommand",
+            "MessageService/AfterSendSingleMsg",
+            A,
+        ),
+        (
+            "callbackAfterSendGroupMsgCommand",
+            "MessageService/AfterSendGroupMsg",
+            A,
+        ),
+        (
+            "callbackAfterMsgSaveDBCommand",
+            "MessageService/AfterMsgSaveDB",
+            A,
+        ),
+        (
+            "callbackAfterSingleMsgReadCommand",
+            "MessageService/AfterSingleMsgRead",
+            A,
+        ),
+        (
+            "callbackSingleMsgRead",
+            "MessageService/AfterSingleMsgRead",
+            A,
+        ),
+        (
+            "callbackAfterGroupMsgReadCommand",
+            "MessageService/AfterGroupMsgRead",
+            A,
+        ),
+        (
+            "callbackGroupMsgReadCommand",
+            "MessageService/AfterGroupMsgRead",
+            A,
+        ),
+        (
+            "callbackBeforeAfterMsgCommand",
+            "MessageService/AfterRevokeMsg",
+            A,
+        ),
+        (
+            "callbackBeforeOfflinePushCommand",
+            "PushService/BeforeOfflinePush",
+            B,
+        ),
+        (
+            "callbackOfflinePushCommand",
+            "PushService/BeforeOfflinePush",
+            B,
+        ),
+        (
+            "callbackBeforePushCommand",
+            "PushService/BeforeOfflinePush",
+            B,
+        ),
+        (
+            "callbackBeforeOnlinePushCommand",
+            "PushService/BeforeOnlinePush",
+            B,
+        ),
+        (
+            "callbackOnlinePushCommand",
+            "PushService/BeforeOnlinePush",
+            B,
+        ),
+        (
+            "callbackBeforeGroupOnlinePushCommand",
+            "PushService/BeforeGroupOnlinePush",
+            B,
+        ),
+        (
+            "callbackSuperGroupOnlinePushCommand",
+            "PushService/BeforeGroupOnlinePush",
+            B,
+        ),
+        (
+            "callbackBeforeUserRegisterCommand",
+            "UserService/BeforeUserRegister",
+            B,
+        ),
+        (
+            "callbackAfterUserRegisterCommand",
+            "UserService/AfterUserRegister",
+            A,
+        ),
+        (
+            "callbackBeforeUpdateUserInfoCommand",
+            "UserService/BeforeUpdateUserInfo",
+            B,
+        ),
+        (
+            "callbackAfterUpdateUserInfoCommand",
+            "UserService/AfterUpdateUserInfo",
+            A,
+        ),
+        (
+            "callbackBeforeUpdateUserInfoExCommand",
+            "UserService/BeforeUpdateUserInfoEx",
+            B,
+        ),
+        (
+            "callbackAfterUpdateUserInfoExCommand",
+            "UserService/AfterUpdateUserInfoEx",
+            A,
+        ),
+        (
+            "callbackAfterUserOnlineCommand",
+            "UserService/AfterUserOnline",
+            A,
+        ),
+        (
+            "callbackUserOnlineCommand",
+            "UserService/AfterUserOnline",
+            A,
+        ),
+        (
+            "callbackAfterUserOfflineCommand",
+            "UserService/AfterUserOffline",
+            A,
+        ),
+        (
+            "callbackUserOfflineCommand",
+            "UserService/AfterUserOffline",
+            A,
+        ),
+        (
+            "callbackAfterUserKickOffCommand",
+            "UserService/AfterUserKickOff",
+            A,
+        ),
+        (
+            "callbackUserKickOffCommand",
+            "UserService/AfterUserKickOff",
+            A,
+        ),
+        (
+            "callbackBeforeAddFriendCommand",
+            "FriendService/BeforeAddFriend",
+            B,
+        ),
+        (
+            "callbackAfterAddFriendCommand",
+            "FriendService/AfterAddFriend",
+            A,
+        ),
+        (
+            "callbackBeforeAddFriendAgreeCommand",
+            "FriendService/BeforeAddFriendAgree",
+            B,
+        ),
+        (
+            "callbackAfterAddFriendAgreeCommand",
+            "FriendService/AfterAddFriendAgree",
+            A,
+        ),
+        (
+            "callbackAfterDeleteFriendCommand",
+            "FriendService/AfterDeleteFriend",
+            A,
+        ),
+        (
+            "callbackBeforeImportFriendsCommand",
+            "FriendService/BeforeImportFriends",
+            B,
+        ),
+        (
+            "callbackAfterImportFriendsCommand",
+            "FriendService/AfterImportFriends",
+            A,
+        ),
+        (
+            "callbackBeforeSetFriendRemarkCommand",
+            "FriendService/BeforeSetFriendRemark",
+            B,
+        ),
+        (
+            "callbackBeforeSetFriendRemark",
+            "FriendService/BeforeSetFriendRemark",
+            B,
+        ),
+        (
+            "callbackAfterSetFriendRemarkCommand",
+            "FriendService/AfterSetFriendRemark",
+            A,
+        ),
+        (
+            "callbackAfterSetFriendRemark",
+            "FriendService/AfterSetFriendRemark",
+            A,
+        ),
+        (
+            "callbackBeforeAddBlackCommand",
+            "FriendService/BeforeAddBlack",
+            B,
+        ),
+        (
+            "callbackAfterRemoveBlackCommand",
+            "FriendService/AfterRemoveBlack",
+            A,
+        ),
+        (
+            "callbackBeforeCreateGroupCommand",
+            "GroupService/BeforeCreateGroup",
+            B,
+        ),
+        (
+            "callbackAfterCreateGroupCommand",
+            "GroupService/AfterCreateGroup",
+            A,
+        ),
+        (
+            "callbackBeforeMembersJoinGroupCommand",
+            "GroupService/BeforeMembersJoinGroup",
+            B,
+        ),
+        (
+            "callbackBeforeMemberJoinGroupCommand",
+            "GroupService/BeforeMembersJoinGroup",
+            B,
+        ),
+        (
+            "callbackBeforeSetGroupMemberInfoCommand",
+            "GroupService/BeforeSetGroupMemberInfo",
+            B,
+        ),
+        (
+            "CallbackBeforeSetGroupMemberInfoCommand",
+            "GroupService/BeforeSetGroupMemberInfo",
+            B,
+        ),
+        (
+            "callbackAfterSetGroupMemberInfoCommand",
+            "GroupService/AfterSetGroupMemberInfo",
+            A,
+        ),
+        (
+            "callbackAfterQuitGroupCommand",
+            "GroupService/AfterQuitGroup",
+            A,
+        ),
+        ("callbackQuitGroupCommand", "GroupService/AfterQuitGroup", A),
+        (
+            "callbackAfterKickGroupCommand",
+            "GroupService/AfterKickGroupMember",
+            A,
+        ),
+        (
+            "callbackKillGroupCommand",
+            "GroupService/AfterKickGroupMember",
+            A,
+        ),
+        (
+            "callbackAfterDisMissGroupCommand",
+            "GroupService/AfterDismissGroup",
+            A,
+        ),
+        (
+            "callbackDisMissGroupCommand",
+            "GroupService/AfterDismissGroup",
+            A,
+        ),
+        (
+            "callbackBeforeJoinGroupCommand",
+            "GroupService/BeforeApplyJoinGroup",
+            B,
+        ),
+        (
+            "callbackAfterJoinGroupCommand",
+            "GroupService/AfterJoinGroup",
+            A,
+        ),
+        (
+            "callbackBeforeInviteJoinGroupCommand",
+            "GroupService/BeforeInviteUserToGroup",
+            B,
+        ),
+        (
+            "callbackAfterTransferGroupOwnerCommand",
+            "GroupService/AfterTransferGroupOwner",
+            A,
+        ),
+        (
+            "callbackTransferGroupOwnerAfter",
+            "GroupService/AfterTransferGroupOwner",
+            A,
+        ),
+        (
+            "callbackAfterTransferGroupOwner",
+            "GroupService/AfterTransferGroupOwner",
+            A,
+        ),
+        (
+            "callbackBeforeSetGroupInfoCommand",
+            "GroupService/BeforeSetGroupInfo",
+            B,
+        ),
+        (
+            "callbackAfterSetGroupInfoCommand",
+            "GroupService/AfterSetGroupInfo",
+            A,
+        ),
+        (
+            "callbackBeforeSetGroupInfoExCommand",
+            "GroupService/BeforeSetGroupInfoEx",
+            B,
+        ),
+        (
+            "callbackAfterSetGroupInfoExCommand",
+            "GroupService/AfterSetGroupInfoEx",
+            A,
+        ),
+        (
+            "callbackBeforeCreateSingleChatConversationsCommand",
+            "ConversationService/BeforeCreateSingleChatConversations",
+            B,
+        ),
+        (
+            "callbackAfterCreateSingleChatConversationsCommand",
+            "ConversationService/AfterCreateSingleChatConversations",
+            A,
+        ),
+        (
+            "callbackBeforeCreateGroupChatConversationsCommand",
+            "ConversationService/BeforeCreateGroupChatConversations",
+            B,
+        ),
+        (
+            "callbackAfterCreateGroupChatConversationsCommand",
+            "ConversationService/AfterCreateGroupChatConversations",
+            A,
+        ),
+    ];
+
     /// Every command string, old or new, routed to the RPC that must serve it.
     #[test]
     fn every_command_name_routes_to_its_rpc() {
-        let expected = [
-            (
-                "callbackBeforeSendSingleMsgCommand",
-                "MessageService/BeforeSendSingleMsg",
-                Kind::Before,
-            ),
-            (
-                "callbackBeforeSendGroupMsgCommand",
-                "MessageService/BeforeSendGroupMsg",
-                Kind::Before,
-            ),
-            (
-                "callbackBeforeMsgModifyCommand",
-                "MessageService/BeforeMsgModify",
-                Kind::Before,
-            ),
-            (
-                "callbackMsgModifyCommand",
-                "MessageService/BeforeMsgModify",
-                Kind::Before,
-            ),
-            (
-                "callbackMsgModifyCommandCommand",
-                "MessageService/BeforeMsgModify",
-                Kind::Before,
-            ),
-            (
-                "callbackAfterSendSingleMsgCommand",
-                "MessageService/AfterSendSingleMsg",
-                Kind::After,
-            ),
-            (
-                "callbackAfterSendGroupMsgCommand",
-                "MessageService/AfterSendGroupMsg",
-                Kind::After,
-            ),
-            (
-                "callbackBeforeOfflinePushCommand",
-                "PushService/BeforeOfflinePush",
-                Kind::Before,
-            ),
-            (
-                "callbackOfflinePushCommand",
-                "PushService/BeforeOfflinePush",
-                Kind::Before,
-            ),
-            (
-                "callbackBeforePushCommand",
-                "PushService/BeforeOfflinePush",
-                Kind::Before,
-            ),
-        ];
-        for (name, rpc, kind) in expected {
+        for &(name, rpc, kind) in EXPECTED {
             let (accepted, cmd) = lookup(name).unwrap_or_else(|| panic!("{name} not routed"));
             assert_eq!(accepted, name);
             assert_eq!(cmd.rpc, format!("/openim.policy.v1.{rpc}"), "{name}");
@@ -219,7 +568,7 @@ mod tests {
         let names: usize = COMMANDS.iter().map(|c| 1 + c.aliases.len()).sum();
         assert_eq!(
             names,
-            expected.len(),
+            EXPECTED.len(),
             "a name is routed but not listed in this test"
         );
         assert_eq!(BY_NAME.len(), names, "a wire name appears in two rows");
@@ -257,6 +606,25 @@ mod tests {
             let method = cmd.rpc.rsplit('/').next().unwrap();
             assert_eq!(input, &format!(".openim.policy.v1.{method}Request"));
             assert_eq!(output, &format!(".openim.policy.v1.{method}Response"));
+            // The Rust types bound to the row are the ones generated for that method (prost
+            // spells `DB` as `Db`).
+            let [req, resp] = (cmd.types)();
+            let rust_method = method.replace("DB", "Db");
+            assert!(
+                req.ends_with(&format!("::{rust_method}Request")),
+                "{} sends {req} to {}",
+                cmd.name,
+                cmd.rpc
+            );
+            match cmd.kind {
+                Kind::Before => assert!(
+                    resp.ends_with(&format!("::{rust_method}Response")),
+                    "{} reads {resp} from {}",
+                    cmd.name,
+                    cmd.rpc
+                ),
+                Kind::After => assert_eq!(resp, "()"),
+            }
             let prefix = match cmd.kind {
                 Kind::Before => "Before",
                 Kind::After => "After",

@@ -61,7 +61,10 @@ pub(crate) fn before<C: Before>(app: &App, call: Call) -> BoxFuture<'_, Verdict>
 async fn run_before<C: Before>(app: &App, mut call: Call) -> Verdict {
     let (mut request, keep) = match C::decode(&call.body) {
         Ok(decoded) => decoded,
-        Err(e) => return on_error(app, &call, "malformed", &e),
+        // Nothing to echo from a body that cannot be read: the plain continue.
+        Err(e) => {
+            return on_error(app, &call, "malformed", &e).unwrap_or_else(Verdict::proceed);
+        }
     };
     call.fill_context(&mut request);
     let meta = CallMeta {
@@ -90,19 +93,20 @@ async fn run_before<C: Before>(app: &App, mut call: Call) -> Verdict {
             }
             verdict
         }
-        Err(CallError::Unimplemented) => Verdict::proceed(),
-        Err(e) => on_error(app, &call, e.label(), &e),
+        Err(CallError::Unimplemented) => C::proceed(&keep),
+        Err(e) => on_error(app, &call, e.label(), &e).unwrap_or_else(|| C::proceed(&keep)),
     }
 }
 
 /// Applies the failure mode when the policy could not decide, gave no answer, or the body could
-/// not be read. Never silent: logged with the operation ID and cause, and counted.
+/// not be read. Never silent: logged with the operation ID and cause, and counted. Returns the
+/// refusal, or `None` to continue (the caller builds the callback's continue reply).
 pub(crate) fn on_error(
     app: &App,
     call: &Call,
     cause: &'static str,
     err: &dyn std::fmt::Display,
-) -> Verdict {
+) -> Option<Verdict> {
     let command = call.command.name;
     match &app.settings.on_error {
         OnError::Continue => {
@@ -111,7 +115,7 @@ pub(crate) fn on_error(
             counter!("openim_shim_failures_total",
                 "command" => command, "cause" => cause, "mode" => "fail_open")
             .increment(1);
-            Verdict::proceed()
+            None
         }
         OnError::Refuse { err_code, err_msg } => {
             tracing::warn!(command, operation_id = %call.operation_id, cause, error = %err,
@@ -119,10 +123,10 @@ pub(crate) fn on_error(
             counter!("openim_shim_failures_total",
                 "command" => command, "cause" => cause, "mode" => "fail_closed")
             .increment(1);
-            Verdict {
+            Some(Verdict {
                 outcome: crate::callbacks::Outcome::Refuse,
                 body: openim::refuse(*err_code, err_msg, cause),
-            }
+            })
         }
     }
 }

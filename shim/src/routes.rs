@@ -125,7 +125,9 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
         };
         if let Some(e) = body_error {
             return match command.kind {
-                Kind::Before => dispatch::on_error(&app, &call, "body", &e),
+                Kind::Before => {
+                    dispatch::on_error(&app, &call, "body", &e).unwrap_or_else(Verdict::proceed)
+                }
                 Kind::After => {
                     tracing::warn!(error = %e, "after-event body unreadable: not delivered");
                     counter!("openim_shim_after_events_total",

@@ -66,6 +66,163 @@ type CallbackBeforePushResp struct {
 	OfflinePushInfo *OfflinePushInfo `json:"offlinePushInfo"`
 }
 
+// UserInfo mirrors sdkws.UserInfo.
+type UserInfo struct {
+	UserID           string `json:"userID"`
+	Nickname         string `json:"nickname"`
+	FaceURL          string `json:"faceURL"`
+	Ex               string `json:"ex"`
+	CreateTime       int64  `json:"createTime"`
+	AppMangerLevel   int32  `json:"appMangerLevel"`
+	GlobalRecvMsgOpt int32  `json:"globalRecvMsgOpt"`
+}
+
+// CallbackBeforeUserRegisterResp replaces the users to register.
+type CallbackBeforeUserRegisterResp struct {
+	CommonCallbackResp
+	Users []*UserInfo `json:"users"`
+}
+
+// CallbackBeforeUpdateUserInfoResp changes a profile update.
+type CallbackBeforeUpdateUserInfoResp struct {
+	CommonCallbackResp
+	Nickname *string `json:"nickName"`
+	FaceURL  *string `json:"faceURL"`
+	Ex       *string `json:"ex"`
+}
+
+// CallbackBeforeUpdateUserInfoExResp uses wrapperspb values, which decode from a bare value or
+// null exactly like these pointers (an object {"value":...} fails both).
+type CallbackBeforeUpdateUserInfoExResp struct {
+	CommonCallbackResp
+	Nickname *string `json:"nickName"`
+	FaceURL  *string `json:"faceURL"`
+	Ex       *string `json:"ex"`
+}
+
+// CallbackBeforeImportFriendsResp replaces the friends to import.
+type CallbackBeforeImportFriendsResp struct {
+	CommonCallbackResp
+	FriendUserIDs []string `json:"friendUserIDs"`
+}
+
+// CallbackBeforeSetFriendRemarkResp changes the remark.
+type CallbackBeforeSetFriendRemarkResp struct {
+	CommonCallbackResp
+	Remark string `json:"remark"`
+}
+
+// CallbackBeforeCreateGroupResp changes a group being created.
+type CallbackBeforeCreateGroupResp struct {
+	CommonCallbackResp
+	GroupID           *string `json:"groupID"`
+	GroupName         *string `json:"groupName"`
+	Notification      *string `json:"notification"`
+	Introduction      *string `json:"introduction"`
+	FaceURL           *string `json:"faceURL"`
+	OwnerUserID       *string `json:"ownerUserID"`
+	Ex                *string `json:"ex"`
+	Status            *int32  `json:"status"`
+	CreatorUserID     *string `json:"creatorUserID"`
+	GroupType         *int32  `json:"groupType"`
+	NeedVerification  *int32  `json:"needVerification"`
+	LookMemberInfo    *int32  `json:"lookMemberInfo"`
+	ApplyMemberFriend *int32  `json:"applyMemberFriend"`
+}
+
+// MemberJoinGroupCallBack is one entry of the batched member-join reply.
+type MemberJoinGroupCallBack struct {
+	UserID      *string `json:"userID"`
+	Nickname    *string `json:"nickname"`
+	FaceURL     *string `json:"faceURL"`
+	RoleLevel   *int32  `json:"roleLevel"`
+	MuteEndTime *int64  `json:"muteEndTime"`
+	Ex          *string `json:"ex"`
+}
+
+// CallbackBeforeMembersJoinGroupResp is the batched member-join reply (v3.8+).
+type CallbackBeforeMembersJoinGroupResp struct {
+	CommonCallbackResp
+	MemberCallbackList []*MemberJoinGroupCallBack `json:"memberCallbackList"`
+}
+
+// CallbackBeforeMemberJoinGroupResp is the one-member reply (up to v3.7).
+type CallbackBeforeMemberJoinGroupResp struct {
+	CommonCallbackResp
+	Nickname    *string `json:"nickname"`
+	FaceURL     *string `json:"faceURL"`
+	RoleLevel   *int32  `json:"roleLevel"`
+	MuteEndTime *int64  `json:"muteEndTime"`
+	Ex          *string `json:"ex"`
+}
+
+// CallbackBeforeSetGroupMemberInfoResp changes a member update.
+type CallbackBeforeSetGroupMemberInfoResp struct {
+	CommonCallbackResp
+	Ex        *string `json:"ex"`
+	Nickname  *string `json:"nickName"`
+	FaceURL   *string `json:"faceURL"`
+	RoleLevel *int32  `json:"roleLevel"`
+}
+
+// CallbackBeforeSetGroupInfoResp: the five strings are plain and copied back unconditionally.
+type CallbackBeforeSetGroupInfoResp struct {
+	CommonCallbackResp
+	GroupID           string  `json:"groupID"`
+	GroupName         string  `json:"groupName"`
+	Notification      string  `json:"notification"`
+	Introduction      string  `json:"introduction"`
+	FaceURL           string  `json:"faceURL"`
+	Ex                *string `json:"ex"`
+	NeedVerification  *int32  `json:"needVerification"`
+	LookMemberInfo    *int32  `json:"lookMemberInfo"`
+	ApplyMemberFriend *int32  `json:"applyMemberFriend"`
+}
+
+// CallbackBeforeSetGroupInfoExResp: wrapper values, all copied back unconditionally.
+type CallbackBeforeSetGroupInfoExResp struct {
+	CommonCallbackResp
+	GroupID           string  `json:"groupID"`
+	GroupName         *string `json:"groupName"`
+	Notification      *string `json:"notification"`
+	Introduction      *string `json:"introduction"`
+	FaceURL           *string `json:"faceURL"`
+	Ex                *string `json:"ex"`
+	NeedVerification  *int32  `json:"needVerification"`
+	LookMemberInfo    *int32  `json:"lookMemberInfo"`
+	ApplyMemberFriend *int32  `json:"applyMemberFriend"`
+}
+
+// CallbackBeforeInviteUserToGroupResp: the refused list is read but not used.
+type CallbackBeforeInviteUserToGroupResp struct {
+	CommonCallbackResp
+	RefusedMembersAccount []string `json:"refusedMembersAccount,omitempty"`
+}
+
+// CallbackBeforeCreateConversationsResp is the conversation reply of OpenIM main.
+type CallbackBeforeCreateConversationsResp struct {
+	CommonCallbackResp
+	RecvMsgOpt    *int32  `json:"recvMsgOpt"`
+	IsPinned      *bool   `json:"isPinned"`
+	IsPrivateChat *bool   `json:"isPrivateChat"`
+	BurnDuration  *int32  `json:"burnDuration"`
+	GroupAtType   *int32  `json:"groupAtType"`
+	AttachedInfo  *string `json:"attachedInfo"`
+	Ex            *string `json:"ex"`
+}
+
+// CallbackBeforeCreateConversationsSnakeResp is the same reply before 2025-10-31.
+type CallbackBeforeCreateConversationsSnakeResp struct {
+	CommonCallbackResp
+	RecvMsgOpt    *int32  `json:"recv_msg_opt"`
+	IsPinned      *bool   `json:"is_pinned"`
+	IsPrivateChat *bool   `json:"is_private_chat"`
+	BurnDuration  *int32  `json:"burn_duration"`
+	GroupAtType   *int32  `json:"group_at_type"`
+	AttachedInfo  *string `json:"attached_info"`
+	Ex            *string `json:"ex"`
+}
+
 type reply interface{ common() CommonCallbackResp }
 
 // newReply returns a zero value of the named reply struct.
@@ -77,6 +234,34 @@ func newReply(name string) (reply, error) {
 		return &CallbackMsgModifyCommandResp{}, nil
 	case "CallbackBeforePushResp":
 		return &CallbackBeforePushResp{}, nil
+	case "CallbackBeforeUserRegisterResp":
+		return &CallbackBeforeUserRegisterResp{}, nil
+	case "CallbackBeforeUpdateUserInfoResp":
+		return &CallbackBeforeUpdateUserInfoResp{}, nil
+	case "CallbackBeforeUpdateUserInfoExResp":
+		return &CallbackBeforeUpdateUserInfoExResp{}, nil
+	case "CallbackBeforeImportFriendsResp":
+		return &CallbackBeforeImportFriendsResp{}, nil
+	case "CallbackBeforeSetFriendRemarkResp":
+		return &CallbackBeforeSetFriendRemarkResp{}, nil
+	case "CallbackBeforeCreateGroupResp":
+		return &CallbackBeforeCreateGroupResp{}, nil
+	case "CallbackBeforeMembersJoinGroupResp":
+		return &CallbackBeforeMembersJoinGroupResp{}, nil
+	case "CallbackBeforeMemberJoinGroupResp":
+		return &CallbackBeforeMemberJoinGroupResp{}, nil
+	case "CallbackBeforeSetGroupMemberInfoResp":
+		return &CallbackBeforeSetGroupMemberInfoResp{}, nil
+	case "CallbackBeforeSetGroupInfoResp":
+		return &CallbackBeforeSetGroupInfoResp{}, nil
+	case "CallbackBeforeSetGroupInfoExResp":
+		return &CallbackBeforeSetGroupInfoExResp{}, nil
+	case "CallbackBeforeInviteUserToGroupResp":
+		return &CallbackBeforeInviteUserToGroupResp{}, nil
+	case "CallbackBeforeCreateConversationsResp":
+		return &CallbackBeforeCreateConversationsResp{}, nil
+	case "CallbackBeforeCreateConversationsSnakeResp":
+		return &CallbackBeforeCreateConversationsSnakeResp{}, nil
 	}
 	return nil, fmt.Errorf("unknown reply struct %q", name)
 }
@@ -84,6 +269,8 @@ func newReply(name string) (reply, error) {
 type input struct {
 	Struct string `json:"struct"`
 	Body   string `json:"body"`
+	// Request is the callback's request body, for hazards that depend on it.
+	Request string `json:"request,omitempty"`
 }
 
 // verdict is what each server version does with the reply.
@@ -135,12 +322,70 @@ func check(in input) verdict {
 			}
 		}
 	}
+	if in.Request != "" && !v.RefusedV37 {
+		v.Hazards = append(v.Hazards, requestHazards(r, in.Request)...)
+	}
 	if v.RefusedV37 && c.ErrCode <= 0 {
 		// The RPC layer loses a code <= 0: the client does not get the refusal's error.
 		v.Hazards = append(v.Hazards, "errCode")
 	}
 	v.Reply, _ = json.Marshal(r)
 	return v
+}
+
+// requestHazards finds what OpenIM would break when it applies the reply to this request
+// (PROTOCOL.md §4 and §8 item 11).
+func requestHazards(r reply, request string) []string {
+	var hazards []string
+	switch resp := r.(type) {
+	case *CallbackBeforeUpdateUserInfoExResp:
+		// Applying a field dereferences the update's own wrapper: nil when not carried.
+		var req struct {
+			Nickname *string `json:"nickName"`
+			FaceURL  *string `json:"faceURL"`
+		}
+		_ = json.Unmarshal([]byte(request), &req)
+		if resp.Ex != nil {
+			hazards = append(hazards, "ex")
+		}
+		if resp.Nickname != nil && req.Nickname == nil {
+			hazards = append(hazards, "nickName")
+		}
+		if resp.FaceURL != nil && req.FaceURL == nil {
+			hazards = append(hazards, "faceURL")
+		}
+	case *CallbackBeforeMembersJoinGroupResp:
+		for _, m := range resp.MemberCallbackList {
+			if m == nil || m.UserID == nil {
+				hazards = append(hazards, "memberCallbackList.userID")
+			}
+		}
+	case *CallbackBeforeSetGroupInfoResp:
+		// Copied back unconditionally: a value the request had and the reply lost is blanked.
+		var req map[string]any
+		_ = json.Unmarshal([]byte(request), &req)
+		for key, got := range map[string]string{"groupID": resp.GroupID, "groupName": resp.GroupName,
+			"introduction": resp.Introduction, "faceURL": resp.FaceURL} {
+			if want, _ := req[key].(string); want != "" && got == "" {
+				hazards = append(hazards, key+" blanked")
+			}
+		}
+	case *CallbackBeforeSetGroupInfoExResp:
+		var req map[string]any
+		_ = json.Unmarshal([]byte(request), &req)
+		if resp.GroupID == "" {
+			hazards = append(hazards, "groupID blanked")
+		}
+		got := map[string]bool{"groupName": resp.GroupName != nil, "introduction": resp.Introduction != nil,
+			"faceURL": resp.FaceURL != nil, "ex": resp.Ex != nil, "needVerification": resp.NeedVerification != nil,
+			"lookMemberInfo": resp.LookMemberInfo != nil, "applyMemberFriend": resp.ApplyMemberFriend != nil}
+		for key, present := range got {
+			if req[key] != nil && !present {
+				hazards = append(hazards, key+" dropped")
+			}
+		}
+	}
+	return hazards
 }
 
 func main() {

@@ -80,17 +80,30 @@ fn binary() -> &'static PathBuf {
     })
 }
 
+/// A reply to check: OpenIM's reply struct name, the reply body, and the request it answers.
+pub type ReplyToRequest<'a> = (&'a str, &'a [u8], Option<&'a [u8]>);
+
 /// OpenIM's reading of each `(reply struct, body)` pair, e.g.
 /// `("CallbackMsgModifyCommandResp", "{...}")`.
 pub fn check(replies: &[(&str, &[u8])]) -> Vec<GoVerdict> {
+    let with_requests: Vec<_> = replies.iter().map(|&(s, b)| (s, b, None)).collect();
+    check_against(&with_requests)
+}
+
+/// Like [`check`], with the request each reply answers, for the hazards that depend on it
+/// (fields OpenIM copies back or dereferences).
+pub fn check_against(replies: &[ReplyToRequest<'_>]) -> Vec<GoVerdict> {
     let mut child = Command::new(binary())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("start go-decoder");
     let mut input = Vec::new();
-    for (name, body) in replies {
-        let line = serde_json::json!({"struct": name, "body": String::from_utf8_lossy(body)});
+    for (name, body, request) in replies {
+        let mut line = serde_json::json!({"struct": name, "body": String::from_utf8_lossy(body)});
+        if let Some(request) = request {
+            line["request"] = String::from_utf8_lossy(request).into();
+        }
         serde_json::to_writer(&mut input, &line).expect("encode input");
         input.push(b'\n');
     }

@@ -6,6 +6,7 @@
 
 pub mod go_decoder;
 pub mod openim_http;
+pub mod raw_policy;
 pub mod reply;
 pub mod test_policy;
 

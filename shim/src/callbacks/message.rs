@@ -1,4 +1,5 @@
-//! Message callbacks: before-send (single, group), msg-modify, after-send (single, group).
+//! Message callbacks: before-send (single, group), msg-modify, after-send (single, group) and
+//! saved-to-DB.
 //!
 //! Every message callback body is OpenIM's `CommonCallbackReq` (PROTOCOL.md §5.1) plus `recvID`
 //! and/or `groupID`, so one wire struct, [`MessageBody`], decodes them all into
@@ -9,7 +10,10 @@ use std::collections::HashMap;
 use policy_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
 
-use super::{After, Before, DecodeError, Encoder, Verdict, decode_body, is_none, policy_requests};
+use super::{
+    Before, DecodeError, Encoder, IntoRequest as _, Payload, Verdict, context, decode_body,
+    is_none, nested_requests, notification, policy_requests, refuse_only,
+};
 use crate::openim::nullable;
 
 policy_requests!(
@@ -18,6 +22,7 @@ policy_requests!(
     BeforeMsgModifyRequest,
     AfterSendSingleMsgRequest,
     AfterSendGroupMsgRequest,
+    AfterMsgSaveDbRequest,
 );
 
 /// The body of every message callback, as OpenIM's Go structs serialise it. Every key is always
@@ -63,88 +68,53 @@ pub struct MessageBody {
     ex: String,
 }
 
-impl MessageBody {
-    /// Decodes a message callback body into its context (body `operationID`) and message.
-    pub fn decode(body: &[u8]) -> Result<(pb::CallbackContext, pb::Message), DecodeError> {
-        let b: Self = decode_body(body)?;
-        let context = pb::CallbackContext {
-            operation_id: b.operation_id,
-            ..Default::default()
-        };
+impl Payload for MessageBody {
+    type Out = pb::Message;
+
+    fn into_parts(self) -> (Option<pb::CallbackContext>, pb::Message) {
         let message = pb::Message {
-            sender_user_id: b.send_id,
-            receiver_user_id: b.recv_id,
-            group_id: b.group_id,
-            server_msg_id: b.server_msg_id,
-            client_msg_id: b.client_msg_id,
-            sender_platform: b.sender_platform_id,
-            sender_nickname: b.sender_nickname,
-            sender_face_url: b.face_url,
-            session_type: b.session_type,
-            msg_from: b.msg_from,
-            content_type: b.content_type,
-            status: b.status,
-            send_time_ms: b.send_time,
-            create_time_ms: b.create_time,
-            content: b.content,
-            seq: b.seq,
-            at_user_ids: b.at_user_list,
-            ex: b.ex,
+            sender_user_id: self.send_id,
+            receiver_user_id: self.recv_id,
+            group_id: self.group_id,
+            server_msg_id: self.server_msg_id,
+            client_msg_id: self.client_msg_id,
+            sender_platform: self.sender_platform_id,
+            sender_nickname: self.sender_nickname,
+            sender_face_url: self.face_url,
+            session_type: self.session_type,
+            msg_from: self.msg_from,
+            content_type: self.content_type,
+            status: self.status,
+            send_time_ms: self.send_time,
+            create_time_ms: self.create_time,
+            content: self.content,
+            seq: self.seq,
+            at_user_ids: self.at_user_list,
+            ex: self.ex,
         };
-        Ok((context, message))
+        (context(self.operation_id), message)
     }
 }
 
-/// Declares a message callback whose request is `{context, message}`: a before-callback that can
-/// only refuse, or an after-callback.
-macro_rules! message_callback {
-    (before $name:ident, $method:literal, $req:ident, $resp:ident) => {
-        #[doc = concat!("`MessageService/", $method, "`: refuse or continue.")]
-        pub struct $name;
+nested_requests!(MessageBody => message:
+    BeforeSendSingleMsgRequest,
+    BeforeSendGroupMsgRequest,
+    BeforeMsgModifyRequest,
+    AfterSendSingleMsgRequest,
+    AfterSendGroupMsgRequest,
+    AfterMsgSaveDbRequest,
+);
 
-        impl Before for $name {
-            const RPC: &'static str = concat!("/openim.policy.v1.MessageService/", $method);
-            type Request = pb::$req;
-            type Response = pb::$resp;
-            type Keep = ();
-
-            fn decode(body: &[u8]) -> Result<(Self::Request, ()), DecodeError> {
-                let (context, message) = MessageBody::decode(body)?;
-                let request = pb::$req {
-                    context: Some(context),
-                    message: Some(message),
-                };
-                Ok((request, ()))
-            }
-
-            fn encode(response: pb::$resp, (): (), enc: &mut Encoder) -> Verdict {
-                enc.refuse_or_continue(response.refuse.as_ref())
-            }
-        }
-    };
-    (after $name:ident, $method:literal, $req:ident) => {
-        #[doc = concat!("`MessageService/", $method, "`: a notification.")]
-        pub struct $name;
-
-        impl After for $name {
-            const RPC: &'static str = concat!("/openim.policy.v1.MessageService/", $method);
-            type Request = pb::$req;
-
-            fn decode(body: &[u8]) -> Result<pb::$req, DecodeError> {
-                let (context, message) = MessageBody::decode(body)?;
-                Ok(pb::$req {
-                    context: Some(context),
-                    message: Some(message),
-                })
-            }
-        }
-    };
-}
-
-message_callback!(before BeforeSendSingleMsg, "BeforeSendSingleMsg", BeforeSendSingleMsgRequest, BeforeSendSingleMsgResponse);
-message_callback!(before BeforeSendGroupMsg, "BeforeSendGroupMsg", BeforeSendGroupMsgRequest, BeforeSendGroupMsgResponse);
-message_callback!(after AfterSendSingleMsg, "AfterSendSingleMsg", AfterSendSingleMsgRequest);
-message_callback!(after AfterSendGroupMsg, "AfterSendGroupMsg", AfterSendGroupMsgRequest);
+refuse_only!(BeforeSendSingleMsg, "MessageService/BeforeSendSingleMsg",
+    MessageBody => BeforeSendSingleMsgRequest, BeforeSendSingleMsgResponse);
+refuse_only!(BeforeSendGroupMsg, "MessageService/BeforeSendGroupMsg",
+    MessageBody => BeforeSendGroupMsgRequest, BeforeSendGroupMsgResponse);
+notification!(AfterSendSingleMsg, "MessageService/AfterSendSingleMsg",
+    MessageBody => AfterSendSingleMsgRequest);
+notification!(AfterSendGroupMsg, "MessageService/AfterSendGroupMsg",
+    MessageBody => AfterSendGroupMsgRequest);
+notification!(AfterMsgSaveDB, "MessageService/AfterMsgSaveDB",
+    MessageBody => AfterMsgSaveDbRequest);
 
 /// `MessageService/BeforeMsgModify`: refuse, continue, or rewrite the message.
 pub struct BeforeMsgModify;
@@ -188,47 +158,6 @@ struct ModifyChanges {
     ex: Option<String>,
 }
 
-impl ModifyChanges {
-    fn is_empty(&self) -> bool {
-        // Compare against the all-absent value field by field, through destructuring, so that a
-        // field added to the struct cannot be forgotten here.
-        let Self {
-            content,
-            recv_id,
-            group_id,
-            client_msg_id,
-            server_msg_id,
-            sender_platform_id,
-            sender_nickname,
-            sender_face_url,
-            session_type,
-            msg_from,
-            content_type,
-            status,
-            options,
-            at_user_id_list,
-            attached_info,
-            ex,
-        } = self;
-        content.is_none()
-            && recv_id.is_none()
-            && group_id.is_none()
-            && client_msg_id.is_none()
-            && server_msg_id.is_none()
-            && sender_platform_id.is_none()
-            && sender_nickname.is_none()
-            && sender_face_url.is_none()
-            && session_type.is_none()
-            && msg_from.is_none()
-            && content_type.is_none()
-            && status.is_none()
-            && options.is_none()
-            && at_user_id_list.is_none()
-            && attached_info.is_none()
-            && ex.is_none()
-    }
-}
-
 /// Whether `s` is a JSON object: OpenIM main refuses a modified content that is not one
 /// (ArgsError, the send fails) and clients cannot render it on older servers.
 pub fn is_json_object(s: &str) -> bool {
@@ -242,12 +171,8 @@ impl Before for BeforeMsgModify {
     type Keep = ();
 
     fn decode(body: &[u8]) -> Result<(Self::Request, ()), DecodeError> {
-        let (context, message) = MessageBody::decode(body)?;
-        let request = pb::BeforeMsgModifyRequest {
-            context: Some(context),
-            message: Some(message),
-        };
-        Ok((request, ()))
+        let body: MessageBody = decode_body(body)?;
+        Ok((body.into_request(), ()))
     }
 
     fn encode(r: pb::BeforeMsgModifyResponse, (): (), enc: &mut Encoder) -> Verdict {
@@ -279,7 +204,7 @@ impl Before for BeforeMsgModify {
             attached_info: r.attached_info,
             ex: r.ex,
         };
-        Verdict::modify((!changes.is_empty()).then_some(&changes))
+        Verdict::changes(&changes)
     }
 }
 
@@ -296,6 +221,12 @@ mod tests {
                 $name
             ))
         };
+    }
+
+    /// Decodes a message body the way every message callback does.
+    fn decode(body: &[u8]) -> Result<(pb::CallbackContext, pb::Message), DecodeError> {
+        let (ctx, m) = decode_body::<MessageBody>(body)?.into_parts();
+        Ok((ctx.unwrap_or_default(), m))
     }
 
     fn json(bytes: &[u8]) -> serde_json::Value {
@@ -340,13 +271,15 @@ mod tests {
             &fixture!("callbackBeforeSendGroupMsgCommand.json")[..],
             &fixture!("callbackAfterSendGroupMsgCommand.json")[..],
         ] {
-            let (_, m) = MessageBody::decode(body).unwrap();
+            let (_, m) = decode(body).unwrap();
             assert_eq!(m.group_id, "2841935067");
             assert_eq!(m.receiver_user_id, "");
             assert_eq!(m.session_type, pb::SessionType::Group as i32);
             assert_eq!(m.content, r#"{"content":"hi team"}"#);
         }
-        let req = AfterSendGroupMsg::decode(fixture!("callbackAfterSendGroupMsgCommand.json"));
+        let req = <AfterSendGroupMsg as crate::callbacks::After>::decode(fixture!(
+            "callbackAfterSendGroupMsgCommand.json"
+        ));
         assert_eq!(
             req.unwrap().context.unwrap().operation_id,
             "5d2e8f1a-3c4b-4d6e-9f70-1a2b3c4d5e6f"
@@ -355,8 +288,10 @@ mod tests {
 
     #[test]
     fn the_after_send_single_fixture_decodes() {
-        let req =
-            AfterSendSingleMsg::decode(fixture!("callbackAfterSendSingleMsgCommand.json")).unwrap();
+        let req = <AfterSendSingleMsg as crate::callbacks::After>::decode(fixture!(
+            "callbackAfterSendSingleMsgCommand.json"
+        ))
+        .unwrap();
         let m = req.message.unwrap();
         assert_eq!(m.receiver_user_id, "7190283365");
         assert_eq!(m.server_msg_id, "9f2c4e7a1b3d5f60718293a4b5c6d7e8");
@@ -373,9 +308,33 @@ mod tests {
     }
 
     #[test]
+    fn saved_to_db_messages_have_their_real_seq() {
+        let req = crate::callbacks::testing::decode_after::<AfterMsgSaveDB>(
+            "callbackAfterMsgSaveDBCommand.json",
+        );
+        let m = req.message.unwrap();
+        assert_eq!(m.seq, 42);
+        assert_eq!(
+            (m.receiver_user_id.as_str(), m.group_id.as_str()),
+            ("7190283365", "")
+        );
+    }
+
+    /// Options replace the whole map: an empty map is forwarded as such (every option true).
+    #[test]
+    fn modify_options_are_forwarded_whole() {
+        let resp = pb::BeforeMsgModifyResponse {
+            options: Some(pb::MessageOptions::default()),
+            ..Default::default()
+        };
+        let v = BeforeMsgModify::encode(resp, (), &mut Encoder::new(5000));
+        assert_eq!(json(&v.body)["options"], serde_json::json!({}));
+    }
+
+    #[test]
     fn bodies_from_servers_before_v3_8_1_have_no_send_time() {
         let body = br#"{"sendID":"1","recvID":"2","content":"{}","atUserList":null}"#;
-        let (_, m) = MessageBody::decode(body).unwrap();
+        let (_, m) = decode(body).unwrap();
         assert_eq!(m.send_time_ms, None);
         assert_eq!(m.sender_user_id, "1");
     }
@@ -383,17 +342,17 @@ mod tests {
     #[test]
     fn unknown_keys_are_ignored_and_null_lists_are_empty() {
         let body = br#"{"sendID":"1","futureField":{"a":[1,2]},"atUserList":null,"seq":7}"#;
-        let (_, m) = MessageBody::decode(body).unwrap();
+        let (_, m) = decode(body).unwrap();
         assert!(m.at_user_ids.is_empty());
         assert_eq!(m.seq, 7);
     }
 
     #[test]
     fn a_body_of_the_wrong_shape_is_a_decode_error() {
-        assert!(MessageBody::decode(b"").is_err());
-        assert!(MessageBody::decode(b"[]").is_err());
-        assert!(MessageBody::decode(br#"{"sessionType":"1"}"#).is_err());
-        assert!(MessageBody::decode(br#"{"sendID":"1"} trailing"#).is_err());
+        assert!(decode(b"").is_err());
+        assert!(decode(b"[]").is_err());
+        assert!(decode(br#"{"sessionType":"1"}"#).is_err());
+        assert!(decode(br#"{"sendID":"1"} trailing"#).is_err());
     }
 
     #[test]

@@ -5,8 +5,15 @@
 //! implements [`After`] (body → request). The command table (`crate::commands`) binds each to
 //! its command names; the I/O around them lives in `crate::dispatch`.
 
+pub mod conversation;
+pub mod friend;
+pub mod group;
 pub mod message;
 pub mod push;
+pub mod receipt;
+#[cfg(test)]
+mod testing;
+pub mod user;
 
 use bytes::Bytes;
 use policy_proto::v1 as pb;
@@ -40,6 +47,129 @@ pub trait PolicyRequest: prost::Message + Send + Sync + 'static {
     fn context_mut(&mut self) -> &mut pb::CallbackContext;
 }
 
+/// An OpenIM body that converts into the policy request `R`.
+pub trait IntoRequest<R>: serde::de::DeserializeOwned {
+    /// The request; its context carries the body's `operationID`, if the body has one.
+    fn into_request(self) -> R;
+}
+
+/// An OpenIM body whose content becomes one field of several requests (e.g. a message body
+/// serves every message callback).
+pub trait Payload: serde::de::DeserializeOwned {
+    /// The proto message the body becomes.
+    type Out;
+    /// The body's context (with its `operationID`, if any) and content.
+    fn into_parts(self) -> (Option<pb::CallbackContext>, Self::Out);
+}
+
+/// A context carrying a body's `operationID`.
+pub(crate) fn context(operation_id: String) -> Option<pb::CallbackContext> {
+    Some(pb::CallbackContext {
+        operation_id,
+        ..Default::default()
+    })
+}
+
+/// Implements [`IntoRequest`] for requests `{context, $field: payload}` built from a
+/// [`Payload`] body.
+macro_rules! nested_requests {
+    ($body:ty => $field:ident: $($req:ident),+ $(,)?) => {$(
+        impl $crate::callbacks::IntoRequest<pb::$req> for $body {
+            fn into_request(self) -> pb::$req {
+                let (context, payload) = $crate::callbacks::Payload::into_parts(self);
+                pb::$req {
+                    context,
+                    $field: Some(payload),
+                }
+            }
+        }
+    )+};
+}
+pub(crate) use nested_requests;
+
+/// Implements [`IntoRequest`] for flat requests whose fields are moved from the body's fields
+/// (`body_field => request_field`). With `+ operation_id`, the body's `operation_id` becomes the
+/// context's.
+macro_rules! flat_requests {
+    ($body:ident $fields:tt => $($req:ident),+ $(,)?) => {
+        $($crate::callbacks::flat_requests!(@one $body $fields $req);)+
+    };
+    ($body:ident $fields:tt + operation_id => $($req:ident),+ $(,)?) => {
+        $($crate::callbacks::flat_requests!(@one_op $body $fields $req);)+
+    };
+    (@one $body:ident { $($from:ident => $to:ident),* $(,)? } $req:ident) => {
+        impl $crate::callbacks::IntoRequest<pb::$req> for $body {
+            fn into_request(self) -> pb::$req {
+                let Self { $($from,)* .. } = self;
+                pb::$req {
+                    context: None,
+                    $($to: $from,)*
+                }
+            }
+        }
+    };
+    (@one_op $body:ident { $($from:ident => $to:ident),* $(,)? } $req:ident) => {
+        impl $crate::callbacks::IntoRequest<pb::$req> for $body {
+            fn into_request(self) -> pb::$req {
+                let Self { operation_id, $($from,)* .. } = self;
+                pb::$req {
+                    context: $crate::callbacks::context(operation_id),
+                    $($to: $from,)*
+                }
+            }
+        }
+    };
+}
+pub(crate) use flat_requests;
+
+/// Declares a before-callback that can only refuse: body `$body` becomes request `$req`.
+macro_rules! refuse_only {
+    ($name:ident, $path:literal, $body:ty => $req:ident, $resp:ident) => {
+        #[doc = concat!("`", $path, "`: refuse or continue.")]
+        pub struct $name;
+
+        impl $crate::callbacks::Before for $name {
+            const RPC: &'static str = concat!("/openim.policy.v1.", $path);
+            type Request = pb::$req;
+            type Response = pb::$resp;
+            type Keep = ();
+
+            fn decode(body: &[u8]) -> Result<(pb::$req, ()), $crate::callbacks::DecodeError> {
+                let body: $body = $crate::callbacks::decode_body(body)?;
+                Ok(($crate::callbacks::IntoRequest::into_request(body), ()))
+            }
+
+            fn encode(
+                response: pb::$resp,
+                (): (),
+                enc: &mut $crate::callbacks::Encoder,
+            ) -> $crate::callbacks::Verdict {
+                enc.refuse_or_continue(response.refuse.as_ref())
+            }
+        }
+    };
+}
+pub(crate) use refuse_only;
+
+/// Declares an after-callback: body `$body` becomes request `$req`.
+macro_rules! notification {
+    ($name:ident, $path:literal, $body:ty => $req:ident) => {
+        #[doc = concat!("`", $path, "`: a notification.")]
+        pub struct $name;
+
+        impl $crate::callbacks::After for $name {
+            const RPC: &'static str = concat!("/openim.policy.v1.", $path);
+            type Request = pb::$req;
+
+            fn decode(body: &[u8]) -> Result<pb::$req, $crate::callbacks::DecodeError> {
+                let body: $body = $crate::callbacks::decode_body(body)?;
+                Ok($crate::callbacks::IntoRequest::into_request(body))
+            }
+        }
+    };
+}
+pub(crate) use notification;
+
 /// Implements [`PolicyRequest`] for generated request types (all have `context` as field 1).
 macro_rules! policy_requests {
     ($($ty:ident),* $(,)?) => {$(
@@ -70,6 +200,13 @@ pub trait Before: 'static {
     /// Turns the policy's response into OpenIM's reply, dropping (through `enc`) any change
     /// that would break OpenIM.
     fn encode(response: Self::Response, keep: Self::Keep, enc: &mut Encoder) -> Verdict;
+
+    /// The reply that lets the operation continue unchanged, for when the policy does not
+    /// decide (UNIMPLEMENTED, or a failure with `onError: continue`). Usually the plain continue
+    /// reply; callbacks whose reply OpenIM copies back unconditionally echo the request instead.
+    fn proceed(_keep: &Self::Keep) -> Verdict {
+        Verdict::proceed()
+    }
 }
 
 /// An after-callback: a notification acknowledged at once and delivered in the background.
@@ -123,14 +260,16 @@ impl Verdict {
         }
     }
 
-    /// A continue reply with changes; `changes` is `None` when nothing changed.
-    pub fn modify<C: Serialize>(changes: Option<&C>) -> Self {
-        match changes {
-            Some(c) => Self {
-                outcome: Outcome::Modify,
-                body: openim::modify(c),
-            },
-            None => Self::proceed(),
+    /// A continue reply carrying `changes`, a struct whose unchanged fields are skipped when
+    /// serialised. When every field is skipped, this is the plain continue.
+    pub fn changes<C: Serialize>(changes: &C) -> Self {
+        let body = openim::modify(changes);
+        if body == openim::CONTINUE {
+            return Self::proceed();
+        }
+        Self {
+            outcome: Outcome::Modify,
+            body,
         }
     }
 }

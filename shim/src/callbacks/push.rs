@@ -1,16 +1,25 @@
-//! Push callbacks: before offline push.
+//! Push callbacks: before offline, online and group online push.
 //!
 //! The body is OpenIM's `CallbackBeforePushReq` (PROTOCOL.md §6.4), in which the message's
-//! `OfflinePushInfo` is flattened into the top level and present only when the message has one.
-//! The reply is `CallbackBeforePushResp`: `userIDList` and `offlinePushInfo`.
+//! `OfflinePushInfo` is flattened into the top level and present only when the message has one,
+//! or, for group online push, `CallbackBeforeSuperGroupOnlinePushReq` (no target list, no push
+//! info, plus `seq`): one wire struct reads all three. The reply is `CallbackBeforePushResp`:
+//! `userIDList` and `offlinePushInfo`.
 
 use policy_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
 
-use super::{Before, DecodeError, Encoder, Verdict, decode_body, is_none, policy_requests};
+use super::{
+    Before, DecodeError, Encoder, IntoRequest as _, Payload, Verdict, context, decode_body,
+    is_none, nested_requests, policy_requests, refuse_only,
+};
 use crate::openim::nullable;
 
-policy_requests!(BeforeOfflinePushRequest);
+policy_requests!(
+    BeforeOfflinePushRequest,
+    BeforeOnlinePushRequest,
+    BeforeGroupOnlinePushRequest,
+);
 
 /// `CallbackBeforePushReq` as OpenIM's Go structs serialise it.
 #[derive(Debug, Default, Deserialize)]
@@ -47,12 +56,15 @@ pub struct PushBody {
     #[serde(rename = "atUserIDList", deserialize_with = "nullable")]
     at_user_id_list: Vec<String>,
     content: String,
+    // Group online push only.
+    seq: i64,
 }
 
-impl PushBody {
-    /// Decodes a push callback body into its context (body `operationID`) and push message.
-    pub fn decode(body: &[u8]) -> Result<(pb::CallbackContext, pb::PushMessage), DecodeError> {
-        let b: Self = decode_body(body)?;
+impl Payload for PushBody {
+    type Out = pb::PushMessage;
+
+    fn into_parts(self) -> (Option<pb::CallbackContext>, pb::PushMessage) {
+        let b = self;
         let has_push_info = b.title.is_some()
             || b.desc.is_some()
             || b.ex.is_some()
@@ -67,10 +79,6 @@ impl PushBody {
             ios_badge_count: b.ios_badge_count.unwrap_or_default(),
             signal_info: b.signal_info.unwrap_or_default(),
         });
-        let context = pb::CallbackContext {
-            operation_id: b.operation_id,
-            ..Default::default()
-        };
         let push = pb::PushMessage {
             sender_platform: b.platform_id,
             sender_platform_name: b.platform,
@@ -83,9 +91,24 @@ impl PushBody {
             session_type: b.session_type,
             at_user_ids: b.at_user_id_list,
             content: b.content,
+            seq: b.seq,
         };
-        Ok((context, push))
+        (context(b.operation_id), push)
     }
+}
+
+nested_requests!(PushBody => push:
+    BeforeOfflinePushRequest,
+    BeforeOnlinePushRequest,
+    BeforeGroupOnlinePushRequest,
+);
+
+refuse_only!(BeforeOnlinePush, "PushService/BeforeOnlinePush",
+    PushBody => BeforeOnlinePushRequest, BeforeOnlinePushResponse);
+
+/// The target list of a push reply: OpenIM ignores an empty list, so none is written.
+fn target_list(list: Option<pb::StringList>) -> Option<Vec<String>> {
+    list.map(|l| l.values).filter(|v| !v.is_empty())
 }
 
 /// `sdkws.OfflinePushInfo` as OpenIM reads it from a push reply.
@@ -135,29 +158,44 @@ impl Before for BeforeOfflinePush {
     type Keep = ();
 
     fn decode(body: &[u8]) -> Result<(Self::Request, ()), DecodeError> {
-        let (context, push) = PushBody::decode(body)?;
-        let request = pb::BeforeOfflinePushRequest {
-            context: Some(context),
-            push: Some(push),
-        };
-        Ok((request, ()))
+        let body: PushBody = decode_body(body)?;
+        Ok((body.into_request(), ()))
     }
 
     fn encode(r: pb::BeforeOfflinePushResponse, (): (), enc: &mut Encoder) -> Verdict {
         if let Some(refuse) = &r.refuse {
             return enc.refusal(refuse);
         }
-        // OpenIM ignores an empty list; writing none keeps the reply minimal.
-        let user_id_list = r
-            .target_user_ids
-            .map(|l| l.values)
-            .filter(|v| !v.is_empty());
-        let changes = PushChanges {
-            user_id_list,
+        Verdict::changes(&PushChanges {
+            user_id_list: target_list(r.target_user_ids),
             offline_push_info: r.offline_push_info.map(Into::into),
-        };
-        let changed = changes.user_id_list.is_some() || changes.offline_push_info.is_some();
-        Verdict::modify(changed.then_some(&changes))
+        })
+    }
+}
+
+/// `PushService/BeforeGroupOnlinePush`: refuse (no push), continue, or push only to some users.
+pub struct BeforeGroupOnlinePush;
+
+impl Before for BeforeGroupOnlinePush {
+    const RPC: &'static str = "/openim.policy.v1.PushService/BeforeGroupOnlinePush";
+    type Request = pb::BeforeGroupOnlinePushRequest;
+    type Response = pb::BeforeGroupOnlinePushResponse;
+    type Keep = ();
+
+    fn decode(body: &[u8]) -> Result<(Self::Request, ()), DecodeError> {
+        let body: PushBody = decode_body(body)?;
+        Ok((body.into_request(), ()))
+    }
+
+    fn encode(r: pb::BeforeGroupOnlinePushResponse, (): (), enc: &mut Encoder) -> Verdict {
+        if let Some(refuse) = &r.refuse {
+            return enc.refusal(refuse);
+        }
+        // OpenIM ignores `offlinePushInfo` in this reply, so it is never written.
+        Verdict::changes(&PushChanges {
+            user_id_list: target_list(r.target_user_ids),
+            offline_push_info: None,
+        })
     }
 }
 
@@ -204,6 +242,7 @@ mod tests {
                 session_type: pb::SessionType::Single as i32,
                 at_user_ids: vec![],
                 content: r#"{"content":"hello"}"#.into(),
+                seq: 0,
             }
         );
     }
@@ -211,7 +250,7 @@ mod tests {
     #[test]
     fn a_message_without_push_info_has_none() {
         let body = br#"{"callbackCommand":"callbackBeforeOnlinePushCommand","operationID":"o","platformID":1,"platform":"IOS","userIDList":null,"clientMsgID":"c","sendID":"s","groupID":"","contentType":101,"sessionType":1,"atUserIDList":null,"content":"{}"}"#;
-        let (_, push) = PushBody::decode(body).unwrap();
+        let (_, push) = decode_body::<PushBody>(body).unwrap().into_parts();
         assert_eq!(push.offline_push_info, None);
         assert!(push.target_user_ids.is_empty());
     }
@@ -257,6 +296,43 @@ mod tests {
             got,
             fixture_json("callbackBeforeOfflinePushCommand.response-reject.json")
         );
+    }
+
+    #[test]
+    fn online_push_bodies_have_no_push_info() {
+        let (req, ()) = crate::callbacks::testing::decode_before::<BeforeOnlinePush>(
+            "callbackBeforeOnlinePushCommand.json",
+        );
+        let p = req.push.unwrap();
+        assert_eq!(p.offline_push_info, None);
+        assert_eq!(p.target_user_ids, ["7190283365"]);
+    }
+
+    #[test]
+    fn group_online_push_bodies_have_a_seq_and_no_targets() {
+        let (req, ()) = crate::callbacks::testing::decode_before::<BeforeGroupOnlinePush>(
+            "callbackBeforeGroupOnlinePushCommand.json",
+        );
+        let p = req.push.unwrap();
+        assert_eq!(p.seq, 118);
+        assert!(p.target_user_ids.is_empty());
+        assert_eq!(p.at_user_ids, ["7190283365"]);
+        assert_eq!(p.content_type, pb::ContentType::AtText as i32);
+        assert!(p.content.starts_with(r#"{"text":"@Bob see <this> & that""#));
+    }
+
+    #[test]
+    fn a_group_online_push_reply_names_the_targets_and_never_push_texts() {
+        let resp = pb::BeforeGroupOnlinePushResponse {
+            refuse: None,
+            target_user_ids: Some(pb::StringList {
+                values: vec!["7190283365".into()],
+            }),
+        };
+        let v = BeforeGroupOnlinePush::encode(resp, (), &mut Encoder::new(5000));
+        let got: serde_json::Value = serde_json::from_slice(&v.body).unwrap();
+        assert_eq!(got["userIDList"], serde_json::json!(["7190283365"]));
+        assert!(got.get("offlinePushInfo").is_none());
     }
 
     #[test]
