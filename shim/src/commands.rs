@@ -574,6 +574,22 @@ mod tests {
         assert_eq!(BY_NAME.len(), names, "a wire name appears in two rows");
     }
 
+    /// The README's table of supported commands names every command and old name.
+    #[test]
+    fn the_readme_lists_every_command() {
+        let readme = include_str!("../../README.md");
+        for cmd in COMMANDS {
+            for name in std::iter::once(cmd.name).chain(cmd.aliases.iter().copied()) {
+                assert!(
+                    readme.contains(&format!("`{name}`")),
+                    "README misses {name}"
+                );
+            }
+            let rpc = cmd.rpc.trim_start_matches("/openim.policy.v1.");
+            assert!(readme.contains(&format!("`{rpc}`")), "README misses {rpc}");
+        }
+    }
+
     #[test]
     fn unknown_and_differently_cased_names_are_not_routed() {
         assert!(lookup("callbackSomethingNewCommand").is_none());
