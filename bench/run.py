@@ -129,7 +129,88 @@ def prepare(rng, smoke):
         mix.append({"command": command, "body": os.path.basename(path), "weight": 1})
     with open(os.path.join(WORK, "mix.json"), "w") as f:
         json.dump(mix, f, indent=1)
+    write_proto_json_mix(bodies)
     return os.path.join(WORK, "mix.json")
+
+
+# OpenIM message keys -> proto3 JSON names of openim.policy.v1.Message.
+MESSAGE_FIELDS = {"sendID": "senderUserId", "recvID": "receiverUserId", "groupID": "groupId",
+                  "serverMsgID": "serverMsgId", "clientMsgID": "clientMsgId", "senderPlatformID": "senderPlatform",
+                  "senderNickname": "senderNickname", "faceURL": "senderFaceUrl", "sessionType": "sessionType",
+                  "msgFrom": "msgFrom", "contentType": "contentType", "status": "status", "sendTime": "sendTimeMs",
+                  "createTime": "createTimeMs", "content": "content", "seq": "seq", "ex": "ex"}
+PUSH_FIELDS = {"platformID": "senderPlatform", "platform": "senderPlatformName", "userIDList": "targetUserIds",
+               "clientMsgID": "clientMsgId", "sendID": "senderUserId", "groupID": "groupId",
+               "contentType": "contentType", "sessionType": "sessionType", "content": "content"}
+RPCS = {"callbackBeforeSendSingleMsgCommand": ("MessageService/BeforeSendSingleMsg", "message"),
+        "callbackBeforeMsgModifyCommand": ("MessageService/BeforeMsgModify", "message"),
+        "callbackBeforeOfflinePushCommand": ("PushService/BeforeOfflinePush", "push"),
+        "callbackAfterSendSingleMsgCommand": ("MessageService/AfterSendSingleMsg", "message")}
+
+
+def write_proto_json_mix(bodies):
+    """The same requests in proto3 JSON, posted to /package.Service/Method: what a generic
+    JSON-to-gRPC bridge (Envoy's transcoder) needs instead of OpenIM's JSON."""
+    mix = []
+    for command, body in bodies.items():
+        rpc, field = RPCS[command]
+        names = MESSAGE_FIELDS if field == "message" else PUSH_FIELDS
+        payload = {names[k]: v for k, v in body.items() if k in names and v is not None}
+        if field == "push":
+            payload["offlinePushInfo"] = {"title": body["title"], "iosPushSound": body["iOSPushSound"],
+                                          "iosBadgeCount": body["iOSBadgeCount"]}
+        request = {"context": {"operationId": body.get("operationID", ""), "command": command}, field: payload}
+        path = os.path.join(WORK, f"{command}.proto.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(request, f, ensure_ascii=False, separators=(",", ":"))
+        mix.append({"command": command, "body": os.path.basename(path), "weight": 1,
+                    "path": f"/openim.policy.v1.{rpc}"})
+    with open(os.path.join(WORK, "mix-proto-json.json"), "w") as f:
+        json.dump(mix, f, indent=1)
+
+
+ENVOY_CONFIG = """
+static_resources:
+  listeners:
+  - name: bench
+    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: bench
+          codec_type: AUTO
+          route_config:
+            virtual_hosts:
+            - name: policy
+              domains: ["*"]
+              routes:
+              - match: {{prefix: "/"}}
+                route: {{cluster: policy, timeout: 5s}}
+          http_filters:
+          - name: envoy.filters.http.grpc_json_transcoder
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder
+              proto_descriptor: {descriptor}
+              services: [openim.policy.v1.MessageService, openim.policy.v1.PushService]
+              auto_mapping: true
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: policy
+    type: STATIC
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {{http2_protocol_options: {{}}}}
+    load_assignment:
+      cluster_name: policy
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {policy_port}}}}}}}
+"""
 
 
 def install_peers(which):
@@ -277,7 +358,7 @@ def start_shim(bins, policy_port):
 
 
 def systems(bins, peers, rules):
-    """(key, label, start) where start() returns (servers, target URL, grpc?, mix override)."""
+    """(key, label, start) where start() returns (servers, target URL, grpc?[, mix])."""
     def a():
         port = free_port()
         return [Server("baseline", [os.path.join(bins, "baseline"), "--listen", f"127.0.0.1:{port}"], port)], \
@@ -311,6 +392,18 @@ def systems(bins, peers, rules):
             return [Server(f"peer-{kind}", cmd, port, env=env, cwd=cwd)], f"http://127.0.0.1:{port}", False
         return start
 
+    def f():
+        policy, pport = start_policy(bins, rules)
+        descriptor = os.path.join(WORK, "openim_policy_v1.binpb")
+        run([os.path.join(bins, "descriptor-set"), descriptor])
+        port = free_port()
+        config = os.path.join(WORK, "envoy.yaml")
+        with open(config, "w") as fh:
+            fh.write(ENVOY_CONFIG.format(port=port, descriptor=descriptor, policy_port=pport))
+        envoy = Server("envoy", [peers["envoy"], "-c", config, "--concurrency", "1", "-l", "error",
+                                 "--base-id", str(port)], port)
+        return [envoy, policy], f"http://127.0.0.1:{port}", False, os.path.join(WORK, "mix-proto-json.json")
+
     out = [("a", "bare axum, static reply (upper bound)", a),
            ("b", "shim + no-op policy", shim_with(None)),
            ("c", "shim + default policy, 10k words", shim_with(rules)),
@@ -319,6 +412,8 @@ def systems(bins, peers, rules):
                         ("go", "peer: Go net/http")):
         if kind in peers:
             out.append((f"e-{kind}", label, peer(kind)))
+    if "envoy" in peers:
+        out.append(("f", "Envoy gRPC-JSON transcoder + policy (c)", f))
     return out
 
 
@@ -333,7 +428,8 @@ def loadgen(bins, target, grpc, mix, args, extra):
 
 def measure(bins, key, label, start, mix, args):
     log(f"=== {key}: {label}")
-    servers, target, grpc = start()
+    servers, target, grpc, *own_mix = start()
+    mix = own_mix[0] if own_mix else mix
     result = {"key": key, "label": label, "runs": {}}
     try:
         plans = [("max", ["--concurrency", str(args.concurrency)])]
@@ -429,20 +525,26 @@ def main():
     p.add_argument("--rates", type=int, nargs="+", default=[1000, 5000])
     p.add_argument("--only", nargs="*", help="system keys to run (a b c d e-python e-node e-go f)")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--debug-build", action="store_true", help="use debug binaries (for trying the harness)")
     args = p.parse_args()
     if args.smoke:
         args.duration, args.warmup, args.rates, args.concurrency = "1s", "300ms", [200], 4
     rng = random.Random(args.seed)
-    bins = build("debug" if args.smoke else "release")
+    bins = build("debug" if args.smoke or args.debug_build else "release")
     mix = prepare(rng, args.smoke)
     rules = os.path.join(WORK, "rules.yaml")
-    peers = install_peers(["go"] if args.smoke else ["go", "python", "node", "envoy"])
+    wanted = ["go"] if args.smoke else ["go", "python", "node", "envoy"]
+    if args.only:
+        wanted = [k for k in wanted if f"e-{k}" in args.only or (k == "envoy" and "f" in args.only)]
+    peers = install_peers(wanted)
     results = []
     for key, label, start in systems(bins, peers, rules):
         if args.only and key not in args.only:
             continue
         results.append(measure(bins, key, label, start, mix, args))
 
+    if not results:
+        sys.exit("no system was measured")
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = (f"Measured {stamp} on {machine()}.\n"
               f"Servers pinned to CPU 0, load generator to CPU 1 ({'taskset' if pin(0) else 'no pinning available'}).\n"

@@ -47,7 +47,7 @@ struct Args {
     /// Send policy requests over gRPC instead of OpenIM callbacks over HTTP.
     #[arg(long)]
     grpc: bool,
-    /// Request mix: a JSON array of `{"command", "body" (file path), "weight"}`.
+    /// Request mix: a JSON array of `{"command", "body" (file path), "weight", "path"?}`.
     #[arg(long)]
     mix: PathBuf,
     /// Measured duration.
@@ -69,6 +69,9 @@ struct Args {
 struct MixEntry {
     command: String,
     body: PathBuf,
+    /// HTTP path to post to instead of `/callbackExample/{command}` (e.g. a gRPC-JSON bridge).
+    #[serde(default)]
+    path: Option<String>,
     #[serde(default = "one")]
     weight: usize,
 }
@@ -216,7 +219,9 @@ fn load_mix(path: &PathBuf, grpc: bool) -> anyhow::Result<Vec<Item>> {
         };
         let item = Item {
             command,
-            http_path: format!("/callbackExample/{command}"),
+            http_path: e
+                .path
+                .unwrap_or_else(|| format!("/callbackExample/{command}")),
             body,
             rpc: cmd.rpc,
         };
