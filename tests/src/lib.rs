@@ -4,6 +4,8 @@
 //!
 //! Each `tests/*.rs` file is one theme; they all use this crate.
 
+pub mod child_policy;
+pub mod conformance;
 pub mod go_decoder;
 pub mod openim_http;
 pub mod raw_policy;
