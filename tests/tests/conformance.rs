@@ -6,10 +6,17 @@
 //! the repository (Go modules, a Python virtualenv, `node_modules`); these tests run it first,
 //! and it returns at once when everything is in place.
 
+use std::{process::Command, sync::OnceLock, time::Duration};
+
 use openim_tests::{
-    conformance::{self, KitSettings, Report, Scenario},
+    child_policy::ChildPolicy,
+    conformance::{self, KitSettings, Report, Scenario, scenario::Expect},
     repo_path, spawn_policy,
 };
+
+/// How long a reference policy may take to start (a cold Python or Node start on a loaded
+/// machine is a few seconds).
+const READY_WITHIN: Duration = Duration::from_secs(60);
 
 fn scenario() -> Scenario {
     Scenario::load(&Scenario::default_path()).expect("the shipped scenario loads")
@@ -68,4 +75,57 @@ async fn a_policy_that_is_down_fails_every_case() {
     };
     let report = conformance::run(&scenario(), &nowhere, settings).await;
     assert_eq!(report.passed(), 0, "{report}");
+}
+
+/// Installs the examples' dependencies (`scripts/setup-polyglot`), once per test process.
+fn setup() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let status = Command::new(repo_path("scripts/setup-polyglot"))
+            .status()
+            .expect("run scripts/setup-polyglot");
+        assert!(status.success(), "scripts/setup-polyglot failed");
+    });
+}
+
+/// Runs the kit against a reference policy, then checks that the policy counted the scenario's
+/// after-events itself: it logs `count=N` on each one.
+async fn assert_example_conforms(name: &str, policy: ChildPolicy) {
+    let scenario = scenario();
+    let report = conformance::run(&scenario, &policy.url(), KitSettings::default()).await;
+    assert_conforms(name, &report);
+    let counted = scenario
+        .cases
+        .iter()
+        .filter(|c| c.expect == Expect::Counted)
+        .count();
+    let want = format!("count={counted}");
+    let line = policy
+        .wait_for_line(Duration::from_secs(10), |l| {
+            l.contains("after-event") && l.split_whitespace().any(|t| t == want)
+        })
+        .await;
+    assert!(
+        line.is_some(),
+        "the {name} policy did not log {want} for its after-events:\n{}",
+        policy.log().join("\n")
+    );
+}
+
+#[tokio::test]
+async fn the_go_reference_policy_conforms() {
+    setup();
+    let bin = repo_path("target/examples/policy-go");
+    let status = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(".")
+        .current_dir(repo_path("examples/policy-go"))
+        .status()
+        .expect("run go build");
+    assert!(status.success(), "go build of examples/policy-go failed");
+    let mut command = Command::new(bin);
+    command.args(["--listen", "{addr}"]);
+    let policy = ChildPolicy::start("go", command, READY_WITHIN).await;
+    assert_example_conforms("go", policy).await;
 }
