@@ -129,3 +129,15 @@ async fn the_go_reference_policy_conforms() {
     let policy = ChildPolicy::start("go", command, READY_WITHIN).await;
     assert_example_conforms("go", policy).await;
 }
+
+#[tokio::test]
+async fn the_python_reference_policy_conforms() {
+    setup();
+    let dir = repo_path("examples/policy-python");
+    let mut command = Command::new(dir.join(".venv/bin/python"));
+    command
+        .args(["policy.py", "--listen", "{addr}"])
+        .current_dir(dir);
+    let policy = ChildPolicy::start("python", command, READY_WITHIN).await;
+    assert_example_conforms("python", policy).await;
+}
