@@ -141,3 +141,15 @@ async fn the_python_reference_policy_conforms() {
     let policy = ChildPolicy::start("python", command, READY_WITHIN).await;
     assert_example_conforms("python", policy).await;
 }
+
+#[tokio::test]
+async fn the_node_reference_policy_conforms() {
+    setup();
+    let dir = repo_path("examples/policy-node");
+    let mut command = Command::new("node");
+    command
+        .args(["policy.js", "--listen", "{addr}"])
+        .current_dir(dir);
+    let policy = ChildPolicy::start("node", command, READY_WITHIN).await;
+    assert_example_conforms("node", policy).await;
+}
