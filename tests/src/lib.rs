@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod go_decoder;
 pub mod openim_http;
 pub mod raw_policy;
+pub mod reference;
 pub mod reply;
 pub mod test_policy;
 
