@@ -61,7 +61,13 @@ func main() {
 	policyv1.RegisterPushServiceServer(server, policy)
 	// The services not registered here (users, friends, groups, conversations) answer
 	// UNIMPLEMENTED: the shim continues.
-	healthServer := health.NewServer()
+	healthServer := health.NewServer() // "" (the whole server) is SERVING
+	for _, name := range []string{
+		policyv1.MessageService_ServiceDesc.ServiceName,
+		policyv1.PushService_ServiceDesc.ServiceName,
+	} {
+		healthServer.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
 	healthpb.RegisterHealthServer(server, healthServer)
 
 	// Stop gracefully on SIGINT/SIGTERM: report NOT_SERVING, finish the calls in flight.
