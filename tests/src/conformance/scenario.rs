@@ -134,7 +134,9 @@ pub struct Scenario {
 impl Scenario {
     /// The scenario shipped with the repository: `examples/conformance/scenario.yaml`.
     pub fn default_path() -> PathBuf {
-        crate::repo_path("examples/conformance/scenario.yaml")
+        let path = crate::repo_path("examples/conformance/scenario.yaml");
+        // Without the `tests/..` detour in messages, when the file is there.
+        path.canonicalize().unwrap_or(path)
     }
 
     /// Reads a scenario file; fixture paths are relative to the file's folder.
