@@ -3,10 +3,17 @@
 //! OpenIM does (in Rust per PROTOCOL.md §2.2, and with a Go program mirroring OpenIM's structs).
 //!
 //! Each `tests/*.rs` file is one theme; they all use this crate.
+//!
+//! Also here: the conformance kit for policy authors ([`conformance`], binary `conformance`),
+//! policies in other languages run as child processes ([`child_policy`]), and the generator of
+//! `docs/reference.md` ([`reference`]).
 
+pub mod child_policy;
+pub mod conformance;
 pub mod go_decoder;
 pub mod openim_http;
 pub mod raw_policy;
+pub mod reference;
 pub mod reply;
 pub mod test_policy;
 
