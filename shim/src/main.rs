@@ -7,12 +7,25 @@ use openim_common::{shutdown_signal, telemetry};
 use openim_shim::config::Args;
 use tokio::net::TcpListener;
 
+/// Exit status for an unusable configuration (as clap's for an invalid flag).
+const EXIT_USAGE: i32 = 2;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     telemetry::init(args.log_format);
+    let loaded = match args.load(|name| std::env::var(name).ok()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("openim-shim: invalid configuration: {e}");
+            std::process::exit(EXIT_USAGE);
+        }
+    };
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
     let shutdown = shutdown_signal();
-    let mut settings = args.settings();
+    let mut settings = loaded.settings;
 
     // Try-out mode: the default policy in this process, on a loopback port.
     let _policy = if args.with_policy {
@@ -23,6 +36,10 @@ async fn main() -> anyhow::Result<()> {
         None
     };
 
+    let spool = settings.spool.dir.clone();
+    let shim = openim_shim::Shim::start(settings.clone())
+        .await
+        .context("cannot start")?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -31,9 +48,10 @@ async fn main() -> anyhow::Result<()> {
         policy = %settings.policy_url,
         timeout = ?settings.timeout,
         on_error = ?settings.on_error,
+        spool = %spool.as_deref().map_or("memory (spool.enabled: false)".into(), |d| d.display().to_string()),
         "openim-shim ready"
     );
-    openim_shim::serve(listener, settings, shutdown).await?;
+    shim.serve(listener, shutdown).await?;
     Ok(())
 }
 

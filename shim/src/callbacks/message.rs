@@ -95,6 +95,14 @@ impl MessageBody {
     }
 }
 
+/// A message's natural ID: the server message ID (unique per stored message), else the client's.
+fn message_key(m: &pb::Message) -> Option<String> {
+    [&m.server_msg_id, &m.client_msg_id]
+        .into_iter()
+        .find(|id| !id.is_empty())
+        .cloned()
+}
+
 /// Declares a message callback whose request is `{context, message}`: a before-callback that can
 /// only refuse, or an after-callback.
 macro_rules! message_callback {
@@ -136,6 +144,10 @@ macro_rules! message_callback {
                     context: Some(context),
                     message: Some(message),
                 })
+            }
+
+            fn natural_key(request: &pb::$req) -> Option<String> {
+                request.message.as_ref().and_then(message_key)
             }
         }
     };
@@ -360,6 +372,26 @@ mod tests {
         let m = req.message.unwrap();
         assert_eq!(m.receiver_user_id, "7190283365");
         assert_eq!(m.server_msg_id, "9f2c4e7a1b3d5f60718293a4b5c6d7e8");
+    }
+
+    #[test]
+    fn after_send_events_are_keyed_by_server_then_client_message_id() {
+        let mut req =
+            AfterSendSingleMsg::decode(fixture!("callbackAfterSendSingleMsgCommand.json")).unwrap();
+        assert_eq!(
+            AfterSendSingleMsg::natural_key(&req).as_deref(),
+            Some("9f2c4e7a1b3d5f60718293a4b5c6d7e8")
+        );
+        let m = req.message.as_mut().unwrap();
+        m.server_msg_id.clear();
+        let client = m.client_msg_id.clone();
+        assert!(!client.is_empty());
+        assert_eq!(AfterSendSingleMsg::natural_key(&req), Some(client));
+        req.message.as_mut().unwrap().client_msg_id.clear();
+        assert_eq!(AfterSendSingleMsg::natural_key(&req), None);
+        let group =
+            AfterSendGroupMsg::decode(fixture!("callbackAfterSendGroupMsgCommand.json")).unwrap();
+        assert!(AfterSendGroupMsg::natural_key(&group).is_some());
     }
 
     #[test]

@@ -81,6 +81,14 @@ pub trait After: 'static {
 
     /// Decodes OpenIM's body. The request's context carries the body's `operationID`, if any.
     fn decode(body: &[u8]) -> Result<Self::Request, DecodeError>;
+
+    /// The event's natural ID, from which (with the command and the operation ID) its
+    /// idempotency key is built, e.g. the server message ID. `None` (the default): the key is
+    /// built from a hash of the whole request instead, which is as stable but opaque.
+    fn natural_key(request: &Self::Request) -> Option<String> {
+        let _ = request;
+        None
+    }
 }
 
 /// What a before-callback's reply does, for logs and metrics.
