@@ -174,6 +174,14 @@ impl PolicyClient {
         };
         match tokio::time::timeout(meta.timeout, call).await {
             Ok(Ok(response)) => Ok(response.into_inner()),
+            // The deadline expired on the policy's side first: tonic servers answer CANCELLED
+            // ("Timeout expired") when the `grpc-timeout` they were sent runs out, others
+            // DEADLINE_EXCEEDED. Either way there was no answer in time.
+            Ok(Err(status))
+                if matches!(status.code(), Code::Cancelled | Code::DeadlineExceeded) =>
+            {
+                Err(CallError::Timeout(meta.timeout))
+            }
             Ok(Err(status)) => Err(status.into()),
             Err(_) => Err(CallError::Timeout(meta.timeout)),
         }

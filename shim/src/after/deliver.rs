@@ -93,12 +93,16 @@ impl Deliverer {
         let permits = Arc::new(Semaphore::new(concurrency));
         let mut stop = self.stop.clone();
         let mut tasks = JoinSet::new();
-        let mut next = 0u64;
+        // Sequence numbers start at 1, and the wait below only lets through a commit at or
+        // beyond `next`, so a read finds at least one event.
+        let mut next = 1u64;
         'feed: loop {
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => break,
                 r = state.wait_for(|s| s.last_seq >= next) => if r.is_err() { break },
             }
+            // Everything committed up to here is visible to the read below.
+            let committed = state.borrow().last_seq;
             let reader = store.clone();
             let page = match tokio::task::spawn_blocking(move || reader.load(next, PAGE)).await {
                 Ok(Ok(page)) => page,
@@ -114,8 +118,10 @@ impl Deliverer {
                 }
             };
             if page.is_empty() {
-                // Everything up to the last commit is loaded.
-                next = state.borrow().last_seq + 1;
+                // Only if events up to `committed` were removed unread (none are): skip past
+                // them. Not past the current `last_seq`: a commit that landed after the read
+                // must be read next.
+                next = next.max(committed + 1);
                 continue;
             }
             for stored in page {
