@@ -614,6 +614,39 @@ mod tests {
         );
     }
 
+    /// The example file documents the defaults: applying its generic sections must change
+    /// nothing, and its per-callback sections mean what their comments say.
+    #[test]
+    fn the_example_config_loads_and_its_defaults_are_the_real_ones() {
+        let yaml = include_str!("../../examples/shim.yaml");
+        let l = loaded(&[], Some(yaml), &[]).unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let defaults = Args::try_parse_from(["openim-shim"]).unwrap().settings();
+        let s = &l.settings;
+        assert_eq!(s.spool, defaults.spool);
+        assert_eq!(s.retry, defaults.retry);
+        assert_eq!(s.after_concurrency, defaults.after_concurrency);
+        assert_eq!(s.after_queue_capacity, defaults.after_queue_capacity);
+        for c in crate::commands::COMMANDS {
+            let cb = s.callback(c);
+            assert!(cb.enable, "{}", c.name);
+            if !["beforeSendSingleMsg", "beforeSendGroupMsg"].contains(&c.config_key) {
+                assert_eq!(cb, defaults.callback(c), "{}", c.name);
+            }
+        }
+        let single = s.callback(command("beforeSendSingleMsg"));
+        assert_eq!(single.timeout, Duration::from_millis(500));
+        assert!(matches!(
+            single.on_error,
+            OnError::Refuse { err_code: 5900, .. }
+        ));
+        let group = s.callback(command("beforeSendGroupMsg"));
+        assert_eq!(
+            (group.timeout, group.on_error),
+            (Duration::from_millis(500), OnError::Continue)
+        );
+    }
+
     #[test]
     fn unserved_openim_keys_come_back_as_warnings() {
         let l = loaded(&[], Some("afterUserOnline: {enable: true}\n"), &[]).unwrap();

@@ -214,3 +214,31 @@ pub async fn serve(
         .serve(listener, shutdown)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OnError;
+
+    #[test]
+    fn an_unimplemented_answer_is_remembered_for_its_ttl_only() {
+        let cb = PerCallback::new(CallbackSettings {
+            enable: true,
+            timeout: Duration::from_secs(1),
+            on_error: OnError::Continue,
+            unimplemented_ttl: Duration::from_secs(30),
+        });
+        assert!(!cb.unimplemented_remembered(1_000));
+        assert!(cb.remember_unimplemented(1_000, Duration::from_secs(30)));
+        assert!(cb.unimplemented_remembered(1_000));
+        assert!(cb.unimplemented_remembered(30_999));
+        assert!(
+            !cb.unimplemented_remembered(31_000),
+            "asks again after the TTL"
+        );
+        // Known already: not news (logged once per period).
+        assert!(!cb.remember_unimplemented(2_000, Duration::from_secs(30)));
+        assert!(cb.remember_unimplemented(40_000, Duration::from_secs(30)));
+        assert!(cb.unimplemented_remembered(69_999));
+    }
+}
