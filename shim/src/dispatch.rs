@@ -209,18 +209,16 @@ pub(crate) fn after<C: After>(app: &App, mut call: Call) -> &'static str {
         &call.operation_id,
     );
     // Into the request's context without re-encoding it: see `context_fragment`.
-    context_fragment(
-        &pb::CallbackContext {
-            idempotency_key: key.clone(),
-            ..Default::default()
-        },
-        &mut payload,
-    );
+    let context = pb::CallbackContext {
+        idempotency_key: key,
+        ..Default::default()
+    };
+    context_fragment(&context, &mut payload);
     let event = AfterEvent {
         command: call.command,
         wire_name: call.wire_name,
         operation_id: call.operation_id,
-        idempotency_key: key,
+        idempotency_key: context.idempotency_key,
         payload: Bytes::from(payload),
     };
     if app.after.push(event) {

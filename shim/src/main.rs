@@ -1,5 +1,6 @@
-//! `openim-shim` binary: parses the command line, sets up logging, binds, serves until SIGINT or
-//! SIGTERM. See `openim-shim --help`.
+//! `openim-shim` binary: reads the command line, the config file and the environment overrides
+//! (exiting with status 2 if they are unusable), sets up logging, opens the after-event spool,
+//! binds, serves until SIGINT or SIGTERM. See `openim-shim --help`.
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -36,7 +37,6 @@ async fn main() -> anyhow::Result<()> {
         None
     };
 
-    let spool = settings.spool.dir.clone();
     let shim = openim_shim::Shim::start(settings.clone())
         .await
         .context("cannot start")?;
@@ -48,7 +48,11 @@ async fn main() -> anyhow::Result<()> {
         policy = %settings.policy_url,
         timeout = ?settings.timeout,
         on_error = ?settings.on_error,
-        spool = %spool.as_deref().map_or("memory (spool.enabled: false)".into(), |d| d.display().to_string()),
+        spool = %settings
+            .spool
+            .dir
+            .as_deref()
+            .map_or_else(|| "memory (spool.enabled: false)".into(), |d| d.display().to_string()),
         "openim-shim ready"
     );
     shim.serve(listener, shutdown).await?;

@@ -11,7 +11,10 @@
 
 use std::{
     collections::HashMap,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -37,6 +40,20 @@ use crate::{
 const PAGE: usize = 256;
 /// Pause after a spool read failed.
 const READ_RETRY: Duration = Duration::from_secs(1);
+
+/// When a delivery failure was last logged at warn level, in ms since the Unix epoch.
+static LAST_WARN_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Whether a delivery failure may be logged at warn level now: at most one per second, so an
+/// outage with thousands of events spooled does not flood the log (every failure is counted).
+fn warn_now() -> bool {
+    let now = unix_ms();
+    let last = LAST_WARN_MS.load(Ordering::Relaxed);
+    now - last >= 1000
+        && LAST_WARN_MS
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
 
 /// What the delivery tasks share.
 pub(crate) struct Deliverer {
@@ -246,7 +263,7 @@ impl Deliverer {
             counter!("openim_shim_after_retries_total", "command" => name, "cause" => cause)
                 .increment(1);
             let error = result.err().map(|e| e.to_string()).unwrap_or_default();
-            if attempt == attempts.saturating_add(1) {
+            if attempt == attempts.saturating_add(1) && warn_now() {
                 tracing::warn!(
                     command = name,
                     operation_id = record.operation_id,
@@ -254,7 +271,8 @@ impl Deliverer {
                     attempt,
                     cause,
                     error,
-                    "after-event delivery failed; retrying with backoff"
+                    "after-event delivery failed; retrying with backoff (further failures \
+                     this second at debug level; all in openim_shim_after_retries_total)"
                 );
             } else {
                 tracing::debug!(command = name, operation_id = record.operation_id,
