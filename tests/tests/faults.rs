@@ -552,3 +552,38 @@ async fn after_events_posted_one_at_a_time_are_each_delivered() {
     shim.stop().await;
     policy.kill().await;
 }
+
+/// The policy dies with deliveries in flight: those events are retried and reach the restarted
+/// policy, with a higher attempt number.
+#[tokio::test]
+async fn after_events_in_flight_when_the_policy_dies_reach_it_after_its_restart() {
+    let (policy, mut seen, control) = start_policy(Script::default(), None).await;
+    control.delay(Some(Duration::from_secs(60)));
+    let addr = policy.addr;
+    let mut settings = shim_settings_yaml(
+        &policy.url(),
+        "after: {retryInitial: 20ms, retryMax: 200ms}\n",
+    );
+    let spool = tempfile::tempdir().unwrap();
+    settings.spool.dir = Some(spool.path().to_owned());
+    let shim = spawn_shim(settings).await;
+    let events: Vec<_> = (0..20).map(|n| after_event("in-flight", n)).collect();
+    for e in &events {
+        let r = post(shim.addr, &e.path(), &e.body, Some(&e.operation_id)).await;
+        assert_eq!(meaning(&r.json()), Meaning::Continue);
+    }
+    let keys: BTreeSet<_> = events.iter().map(AfterEvent::expected_key).collect();
+    // All twenty are held by the policy ...
+    collect(&mut seen, &keys).await;
+    // ... when it dies.
+    policy.kill().await;
+    let (policy, mut seen, _control) = start_policy(Script::default(), Some(addr)).await;
+    let got = collect(&mut seen, &keys).await;
+    for e in &events {
+        let deliveries = &got[&e.expected_key()];
+        assert_delivery_metadata(e, deliveries);
+        assert!(deliveries.iter().all(|s| s.context.delivery_attempt >= 2));
+    }
+    shim.stop().await;
+    policy.kill().await;
+}
