@@ -354,7 +354,7 @@ def start_shim(bins, policy_port):
     data = os.path.join(WORK, f"shim-data-{port}")
     cmd = [os.path.join(bins, "openim-shim"), "--listen", f"127.0.0.1:{port}",
            "--policy", f"http://127.0.0.1:{policy_port}"]
-    return Server("openim-shim", cmd, port, env={"OPENIM_SHIM_DATA_DIR": data}), port
+    return Server("openim-shim", cmd, port, env={"OPENIM_SHIM_SPOOL_DIR": data}), port
 
 
 def systems(bins, peers, rules):

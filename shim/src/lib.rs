@@ -10,9 +10,10 @@
 //! - [`commands`]: the command table, the one place that maps each OpenIM command to its RPC.
 //! - `dispatch`: serves one routed callback: decode, call, encode, failure mode.
 //! - [`policy_client`]: the generic gRPC unary call with deadline and metadata.
-//! - [`after`]: background delivery of after-events.
-//! - [`routes`]: the HTTP router and handler.
-//! - [`config`]: settings and command line.
+//! - [`after`]: at-least-once delivery of after-events through a disk spool.
+//! - [`routes`]: the HTTP router: callbacks, health, readiness, metrics.
+//! - [`config`]: command line, config file, environment overrides, per-callback settings.
+//! - [`telemetry`]: the Prometheus metrics recorder.
 
 pub mod after;
 pub mod callbacks;
@@ -22,21 +23,64 @@ mod dispatch;
 pub mod openim;
 pub mod policy_client;
 pub mod routes;
+pub mod telemetry;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
 use crate::{
-    after::{AfterQueue, QueueSettings},
-    config::Settings,
+    after::{AfterQueue, Delivery, DeliverySettings, SpoolError},
+    commands::{COMMANDS, Command, Kind},
+    config::{CallbackSettings, Settings},
     policy_client::PolicyClient,
 };
 
 /// How long a new policy connection may take before a call counts as "no answer".
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long shutdown waits for queued after-events to be delivered.
+/// How long shutdown keeps delivering after-events when the spool is in memory (a disk spool
+/// keeps them for the next start instead).
 const DRAIN_GRACE: Duration = Duration::from_secs(10);
+
+/// One callback's settings and what the shim learnt about it at run time.
+#[derive(Debug)]
+pub(crate) struct PerCallback {
+    pub(crate) settings: CallbackSettings,
+    /// Until when (in [`App::now_ms`] time) the policy's UNIMPLEMENTED answer holds; 0: not
+    /// known. An atomic so that the request path reads it without a lock.
+    unimplemented_until: AtomicU64,
+}
+
+impl PerCallback {
+    fn new(settings: CallbackSettings) -> Self {
+        Self {
+            settings,
+            unimplemented_until: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether the policy answered UNIMPLEMENTED less than the TTL ago.
+    pub(crate) fn unimplemented_remembered(&self, now_ms: u64) -> bool {
+        now_ms < self.unimplemented_until.load(Ordering::Relaxed)
+    }
+
+    /// Remembers an UNIMPLEMENTED answer for `ttl`; returns whether it was not known before (to
+    /// log once per period rather than per call).
+    pub(crate) fn remember_unimplemented(&self, now_ms: u64, ttl: Duration) -> bool {
+        let until = now_ms.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        let before = self.unimplemented_until.swap(until, Ordering::Relaxed);
+        before <= now_ms
+    }
+}
 
 /// State shared by all requests.
 #[derive(Debug)]
@@ -44,41 +88,157 @@ pub struct App {
     policy: PolicyClient,
     after: AfterQueue,
     settings: Settings,
+    /// Per-callback settings and state, by command name (every row of the table).
+    callbacks: HashMap<&'static str, PerCallback>,
+    /// For a command missing from `callbacks` (none, by construction).
+    fallback: PerCallback,
+    metrics: PrometheusHandle,
+    clock: Instant,
 }
 
-/// Serves OpenIM callbacks on `listener` until `shutdown` completes; then stops accepting,
-/// finishes the requests in flight, and delivers the queued after-events (for at most
-/// [`DRAIN_GRACE`]).
+impl App {
+    /// The settings and state of `command`.
+    pub(crate) fn callback(&self, command: &Command) -> &PerCallback {
+        self.callbacks.get(command.name).unwrap_or(&self.fallback)
+    }
+
+    /// Milliseconds since the shim started; monotonic.
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Why the shim cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// `policy_url` is not a URL.
+    #[error("invalid policy URL {url:?}: {source}")]
+    PolicyUrl {
+        /// The URL.
+        url: String,
+        /// The cause.
+        source: tonic::transport::Error,
+    },
+    /// The after-event spool cannot be opened.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+}
+
+/// A shim ready to serve: its spool is open and delivering.
+#[derive(Debug)]
+pub struct Shim {
+    app: Arc<App>,
+    delivery: Delivery,
+}
+
+impl Shim {
+    /// Opens the spool and starts delivering what it holds; fails (before anything listens)
+    /// if the policy URL is invalid or the spool cannot be opened.
+    pub async fn start(settings: Settings) -> Result<Self, StartError> {
+        let policy =
+            PolicyClient::new(&settings.policy_url, CONNECT_TIMEOUT).map_err(|source| {
+                StartError::PolicyUrl {
+                    url: settings.policy_url.clone(),
+                    source,
+                }
+            })?;
+        let metrics = telemetry::prometheus();
+        let callbacks: HashMap<_, _> = COMMANDS
+            .iter()
+            .map(|c| (c.name, PerCallback::new(settings.callback(c))))
+            .collect();
+        let timeouts = COMMANDS
+            .iter()
+            .filter(|c| c.kind == Kind::After)
+            .map(|c| (c.name, callbacks[c.name].settings.timeout))
+            .collect();
+        let store = after::open_spool(&settings.spool).await?;
+        let (after, delivery) = after::start(
+            policy.clone(),
+            store,
+            DeliverySettings {
+                queue: settings.after_queue_capacity,
+                concurrency: settings.after_concurrency,
+                retry: settings.retry,
+                timeouts,
+                default_timeout: settings.after_timeout,
+                spool: settings.spool.clone(),
+            },
+        )
+        .await?;
+        let fallback = PerCallback::new(CallbackSettings {
+            enable: true,
+            timeout: settings.timeout,
+            on_error: settings.on_error.clone(),
+            unimplemented_ttl: settings.unimplemented_ttl,
+        });
+        let app = Arc::new(App {
+            policy,
+            after,
+            settings,
+            callbacks,
+            fallback,
+            metrics,
+            clock: Instant::now(),
+        });
+        Ok(Self { app, delivery })
+    }
+
+    /// Serves OpenIM callbacks on `listener` until `shutdown` completes; then stops accepting,
+    /// finishes the requests in flight, and commits the queued after-events to the spool (with
+    /// an in-memory spool: delivers them for at most [`DRAIN_GRACE`]).
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Self { app, delivery } = self;
+        let served = axum::serve(listener, routes::router(app))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        delivery.shutdown(DRAIN_GRACE).await;
+        served
+    }
+}
+
+/// Starts a shim with `settings` and serves on `listener` until `shutdown`: [`Shim::start`] then
+/// [`Shim::serve`].
 pub async fn serve(
     listener: TcpListener,
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let policy = PolicyClient::new(&settings.policy_url, CONNECT_TIMEOUT)
-        .map_err(|e| std::io::Error::other(format!("invalid policy URL: {e}")))?;
-    let (after, delivery) = AfterQueue::start(
-        policy.clone(),
-        QueueSettings {
-            capacity: settings.after_queue_capacity,
-            concurrency: settings.after_concurrency,
-            timeout: settings.after_timeout,
-        },
-    );
-    let app = Arc::new(App {
-        policy,
-        after,
-        settings,
-    });
-    axum::serve(listener, routes::router(app))
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    // The router and with it every queue handle are gone: the delivery task drains the queue
-    // and ends.
-    if tokio::time::timeout(DRAIN_GRACE, delivery).await.is_err() {
-        tracing::error!(
-            grace = ?DRAIN_GRACE,
-            "after-events still queued at shutdown were not delivered"
+    Shim::start(settings)
+        .await
+        .map_err(std::io::Error::other)?
+        .serve(listener, shutdown)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OnError;
+
+    #[test]
+    fn an_unimplemented_answer_is_remembered_for_its_ttl_only() {
+        let cb = PerCallback::new(CallbackSettings {
+            enable: true,
+            timeout: Duration::from_secs(1),
+            on_error: OnError::Continue,
+            unimplemented_ttl: Duration::from_secs(30),
+        });
+        assert!(!cb.unimplemented_remembered(1_000));
+        assert!(cb.remember_unimplemented(1_000, Duration::from_secs(30)));
+        assert!(cb.unimplemented_remembered(1_000));
+        assert!(cb.unimplemented_remembered(30_999));
+        assert!(
+            !cb.unimplemented_remembered(31_000),
+            "asks again after the TTL"
         );
+        // Known already: not news (logged once per period).
+        assert!(!cb.remember_unimplemented(2_000, Duration::from_secs(30)));
+        assert!(cb.remember_unimplemented(40_000, Duration::from_secs(30)));
+        assert!(cb.unimplemented_remembered(69_999));
     }
-    Ok(())
 }

@@ -1,5 +1,6 @@
-//! `openim-shim` binary: parses the command line, sets up logging, binds, serves until SIGINT or
-//! SIGTERM. See `openim-shim --help`.
+//! `openim-shim` binary: reads the command line, the config file and the environment overrides
+//! (exiting with status 2 if they are unusable), sets up logging, opens the after-event spool,
+//! binds, serves until SIGINT or SIGTERM. See `openim-shim --help`.
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -7,12 +8,25 @@ use openim_common::{shutdown_signal, telemetry};
 use openim_shim::config::Args;
 use tokio::net::TcpListener;
 
+/// Exit status for an unusable configuration (as clap's for an invalid flag).
+const EXIT_USAGE: i32 = 2;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     telemetry::init(args.log_format);
+    let loaded = match args.load(|name| std::env::var(name).ok()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("openim-shim: invalid configuration: {e}");
+            std::process::exit(EXIT_USAGE);
+        }
+    };
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
     let shutdown = shutdown_signal();
-    let mut settings = args.settings();
+    let mut settings = loaded.settings;
 
     // Try-out mode: the default policy in this process, on a loopback port.
     let _policy = if args.with_policy {
@@ -23,6 +37,9 @@ async fn main() -> anyhow::Result<()> {
         None
     };
 
+    let shim = openim_shim::Shim::start(settings.clone())
+        .await
+        .context("cannot start")?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -31,9 +48,14 @@ async fn main() -> anyhow::Result<()> {
         policy = %settings.policy_url,
         timeout = ?settings.timeout,
         on_error = ?settings.on_error,
+        spool = %settings
+            .spool
+            .dir
+            .as_deref()
+            .map_or_else(|| "memory (spool.enabled: false)".into(), |d| d.display().to_string()),
         "openim-shim ready"
     );
-    openim_shim::serve(listener, settings, shutdown).await?;
+    shim.serve(listener, shutdown).await?;
     Ok(())
 }
 

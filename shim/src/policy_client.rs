@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes};
 use http::uri::PathAndQuery;
+use policy_proto::v1 as pb;
 use tonic::{
     Code, Status,
     codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
@@ -18,6 +19,11 @@ use tonic_prost::ProstCodec;
 pub const OPERATION_ID_KEY: &str = "operationid";
 /// gRPC metadata key of the callback command as OpenIM sent it.
 pub const COMMAND_KEY: &str = "openim-command";
+/// gRPC metadata key of an after-event's idempotency key (also in `CallbackContext`).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// gRPC metadata key of an after-event's delivery attempt, 1 for the first (also in
+/// `CallbackContext`).
+pub const DELIVERY_ATTEMPT_KEY: &str = "delivery-attempt";
 
 /// Why a policy call gave no decision.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +72,10 @@ pub struct CallMeta<'a> {
     pub command: &'a str,
     /// Deadline of the call, also sent to the policy as the gRPC deadline.
     pub timeout: Duration,
+    /// After-events: the idempotency key.
+    pub idempotency_key: Option<&'a str>,
+    /// After-events: the delivery attempt, 1 for the first.
+    pub delivery_attempt: Option<u32>,
 }
 
 /// A cheaply cloneable client: clones share one HTTP/2 connection.
@@ -111,13 +121,16 @@ impl PolicyClient {
 
     /// Calls the unary RPC at `path` with an already encoded request and ignores the response
     /// body: after-events are encoded once when they arrive and may be sent several times.
+    /// `meta.delivery_attempt` (1 if unset) is sent as metadata and also merged into the
+    /// request's context (see [`context_fragment`]), so the payload is never re-encoded.
     pub async fn unary_encoded(
         &self,
         path: &'static str,
         payload: Bytes,
         meta: CallMeta<'_>,
     ) -> Result<(), CallError> {
-        self.call(path, payload, meta, PassThrough).await
+        let attempt = meta.delivery_attempt.unwrap_or(1);
+        self.call(path, (payload, attempt), meta, PassThrough).await
     }
 
     async fn call<C>(
@@ -145,6 +158,12 @@ impl PolicyClient {
         if let Ok(v) = MetadataValue::try_from(meta.command) {
             md.insert(COMMAND_KEY, v);
         }
+        if let Some(Ok(v)) = meta.idempotency_key.map(MetadataValue::try_from) {
+            md.insert(IDEMPOTENCY_KEY, v);
+        }
+        if let Some(attempt) = meta.delivery_attempt {
+            md.insert(DELIVERY_ATTEMPT_KEY, MetadataValue::from(attempt));
+        }
         let mut grpc = tonic::client::Grpc::new(self.channel.clone());
         let path = PathAndQuery::from_static(path);
         let call = async move {
@@ -155,18 +174,46 @@ impl PolicyClient {
         };
         match tokio::time::timeout(meta.timeout, call).await {
             Ok(Ok(response)) => Ok(response.into_inner()),
+            // The deadline expired on the policy's side first: tonic servers answer CANCELLED
+            // ("Timeout expired") when the `grpc-timeout` they were sent runs out, others
+            // DEADLINE_EXCEEDED. Either way there was no answer in time.
+            Ok(Err(status))
+                if matches!(status.code(), Code::Cancelled | Code::DeadlineExceeded) =>
+            {
+                Err(CallError::Timeout(meta.timeout))
+            }
             Ok(Err(status)) => Err(status.into()),
             Err(_) => Err(CallError::Timeout(meta.timeout)),
         }
     }
 }
 
-/// A codec that sends already encoded protobuf bytes and discards the response body.
+/// Appends to `buf` a request fragment that sets `CallbackContext` (field 1 of every request) to
+/// `context`. Protobuf merges repeated occurrences of a message field, and a proto3 field at its
+/// default value is not written, so appending this to an encoded request changes only the fields
+/// `context` sets and keeps the rest of the request's context.
+pub fn context_fragment(context: &pb::CallbackContext, buf: &mut impl BufMut) {
+    prost::encoding::message::encode(1, context, buf);
+}
+
+/// The fragment that sets `CallbackContext.delivery_attempt` (see [`context_fragment`]).
+fn attempt_fragment(attempt: u32, buf: &mut impl BufMut) {
+    context_fragment(
+        &pb::CallbackContext {
+            delivery_attempt: attempt,
+            ..Default::default()
+        },
+        buf,
+    );
+}
+
+/// A codec that sends already encoded protobuf bytes plus the delivery-attempt fragment, and
+/// discards the response body.
 #[derive(Debug, Default, Clone, Copy)]
 struct PassThrough;
 
 impl Codec for PassThrough {
-    type Encode = Bytes;
+    type Encode = (Bytes, u32);
     type Decode = ();
     type Encoder = Self;
     type Decoder = Self;
@@ -181,11 +228,16 @@ impl Codec for PassThrough {
 }
 
 impl Encoder for PassThrough {
-    type Item = Bytes;
+    type Item = (Bytes, u32);
     type Error = Status;
 
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item);
+    fn encode(
+        &mut self,
+        (payload, attempt): (Bytes, u32),
+        dst: &mut EncodeBuf<'_>,
+    ) -> Result<(), Status> {
+        dst.put(payload);
+        attempt_fragment(attempt, dst);
         Ok(())
     }
 }
@@ -197,5 +249,49 @@ impl Decoder for PassThrough {
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
         src.advance(src.remaining());
         Ok(Some(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+
+    use super::*;
+
+    /// The merge trick after-events rely on: the fragments change only what they set.
+    #[test]
+    fn appended_context_fragments_merge_into_the_encoded_request() {
+        let request = pb::AfterSendSingleMsgRequest {
+            context: Some(pb::CallbackContext {
+                operation_id: "op-1".into(),
+                command: "callbackAfterSendSingleMsgCommand".into(),
+                ..Default::default()
+            }),
+            message: Some(pb::Message {
+                server_msg_id: "srv-1".into(),
+                ..Default::default()
+            }),
+        };
+        let mut buf = request.encode_to_vec();
+        context_fragment(
+            &pb::CallbackContext {
+                idempotency_key: "k".into(),
+                ..Default::default()
+            },
+            &mut buf,
+        );
+        attempt_fragment(3, &mut buf);
+        attempt_fragment(300, &mut buf);
+        let merged = pb::AfterSendSingleMsgRequest::decode(&buf[..]).unwrap();
+        assert_eq!(
+            merged.context.unwrap(),
+            pb::CallbackContext {
+                operation_id: "op-1".into(),
+                command: "callbackAfterSendSingleMsgCommand".into(),
+                idempotency_key: "k".into(),
+                delivery_attempt: 300,
+            }
+        );
+        assert_eq!(merged.message, request.message);
     }
 }

@@ -1,4 +1,6 @@
-//! HTTP routes: OpenIM's callbacks on every path (POST), and the health endpoint.
+//! HTTP routes: OpenIM's callbacks on every path (POST), and for operators `GET /healthz`
+//! (the process serves), `GET /readyz` (the policy answers `grpc.health.v1` SERVING) and
+//! `GET /metrics` (Prometheus text format).
 //!
 //! Whatever happens (unknown command, unreadable or malformed body, policy down, even a panic),
 //! OpenIM gets HTTP 200 and a valid reply in its JSON format: OpenIM fails the user's operation
@@ -16,6 +18,9 @@ use axum::{
 };
 use bytes::Bytes;
 use metrics::{counter, histogram};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
@@ -23,15 +28,20 @@ use crate::{
     App,
     callbacks::Verdict,
     commands::{self, Kind, Run},
-    dispatch::{self, Call},
+    dispatch::{self, Call, Served},
     openim,
     policy_client::OPERATION_ID_KEY,
 };
+
+/// Deadline of the readiness probe's health check.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The shim's router.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(callback)
         .with_state(app)
         .layer(CatchPanicLayer::custom(on_panic))
@@ -40,6 +50,44 @@ pub fn router(app: Arc<App>) -> Router {
 /// Liveness: the process serves HTTP.
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// Readiness: the policy is reachable and its `grpc.health.v1` service answers SERVING for the
+/// whole server (service name ""). 503 otherwise, with the reason.
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    let mut client = HealthClient::new(app.policy.channel());
+    let mut request = tonic::Request::new(HealthCheckRequest {
+        service: String::new(),
+    });
+    request.set_timeout(READY_TIMEOUT);
+    let answer = tokio::time::timeout(READY_TIMEOUT, client.check(request)).await;
+    let not_ready = match answer {
+        Ok(Ok(r)) if r.get_ref().status() == ServingStatus::Serving => {
+            return (StatusCode::OK, "ready\n").into_response();
+        }
+        Ok(Ok(r)) => format!("policy health is {:?}", r.get_ref().status()),
+        Ok(Err(status)) => format!(
+            "policy health check failed: {}: {}",
+            status.code(),
+            status.message()
+        ),
+        Err(_) => format!("policy health check gave no answer within {READY_TIMEOUT:?}"),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("not ready: {not_ready}\n"),
+    )
+        .into_response()
+}
+
+/// Prometheus text exposition of the process's metrics.
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let mut response = app.metrics.render().into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }
 
 fn json_reply(status: StatusCode, body: Bytes) -> Response {
@@ -112,7 +160,7 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
     if !operation_id.is_empty() {
         span.record("operation_id", operation_id.as_str());
     }
-    let verdict = async {
+    let served = async {
         let (body, body_error) = match body {
             Ok(b) => (b, None),
             Err(e) => (Bytes::new(), Some(e)),
@@ -125,33 +173,29 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
         };
         if let Some(e) = body_error {
             return match command.kind {
-                Kind::Before => {
-                    dispatch::on_error(&app, &call, "body", &e).unwrap_or_else(Verdict::proceed)
-                }
+                Kind::Before => dispatch::on_error(&app, &call, "body", &e)
+                    .unwrap_or_else(|| Served::with(Verdict::proceed(), "fail_open")),
                 Kind::After => {
                     tracing::warn!(error = %e, "after-event body unreadable: not delivered");
                     counter!("openim_shim_after_events_total",
                         "command" => command.name, "result" => "malformed")
                     .increment(1);
-                    Verdict::proceed()
+                    Served::after("malformed")
                 }
             };
         }
         match command.run {
             Run::Before(serve) => serve(&app, call).await,
-            Run::After(serve) => {
-                serve(&app, call);
-                Verdict::proceed()
-            }
+            Run::After(serve) => Served::after(serve(&app, call)),
         }
     }
     .instrument(span)
     .await;
 
     counter!("openim_shim_callbacks_total",
-        "command" => command.name, "outcome" => verdict.outcome.as_str())
+        "command" => command.name, "outcome" => served.outcome)
     .increment(1);
     histogram!("openim_shim_callback_duration_seconds", "command" => command.name)
         .record(started.elapsed().as_secs_f64());
-    json_reply(StatusCode::OK, verdict.body)
+    json_reply(StatusCode::OK, served.verdict.body)
 }

@@ -9,13 +9,17 @@ use std::{
 
 const BIN: &str = env!("CARGO_BIN_EXE_openim-shim");
 
-/// Kills the child if the test fails before it exits, so no server outlives its test.
-struct Guard(Child);
+/// Kills the child if the test fails before it exits, so no server outlives its test. Holds
+/// the child's spool directory, removed after the child.
+struct Guard {
+    child: Child,
+    _spool: tempfile::TempDir,
+}
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -31,6 +35,8 @@ fn help_lists_every_flag_with_its_environment_variable() {
         "--on-error",
         "--with-policy",
         "--rules",
+        "--config",
+        "--spool-dir",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
@@ -38,10 +44,17 @@ fn help_lists_every_flag_with_its_environment_variable() {
         "OPENIM_SHIM_LISTEN",
         "OPENIM_SHIM_POLICY",
         "OPENIM_SHIM_TIMEOUT",
+        "OPENIM_SHIM_CONFIG",
+        "OPENIM_SHIM_SPOOL_DIR",
+        "OPENIM_SHIM_UNIMPLEMENTED_TTL",
     ] {
         assert!(help.contains(env), "{env} missing from --help");
     }
     assert!(help.contains("0.0.0.0:10006") && help.contains("http://127.0.0.1:50051"));
+    assert!(
+        help.contains("./data/spool"),
+        "the default spool directory is documented"
+    );
 }
 
 #[test]
@@ -55,17 +68,69 @@ fn an_invalid_setting_is_named_and_the_process_does_not_start() {
     assert!(err.contains("--timeout") && err.contains("15 s"), "{err}");
 }
 
-/// Starts the binary with `args` and returns it with the address it logged as ready.
+/// A config file or override that cannot be used stops the process before it listens, with
+/// the key (and where it was set) in the message.
+#[test]
+fn an_invalid_config_key_is_named_and_the_process_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("shim.yaml");
+    std::fs::write(&config, "beforeSendSingleMsg:\n  timeout: 20s\n").unwrap();
+    let spool = dir.path().join("spool");
+    let run = |env: &[(&str, &str)]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["--listen", "127.0.0.1:0", "--spool-dir"])
+            .arg(&spool)
+            .arg("--config")
+            .arg(&config);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(
+            "invalid configuration: beforeSendSingleMsg.timeout: 20s is above OpenIM's 15 s cap"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("shim.yaml"), "{err}");
+    assert!(!err.contains("openim-shim ready"), "{err}");
+
+    // A valid file, an invalid override: named by its variable.
+    std::fs::write(&config, "beforeSendSingleMsg: {timeout: 2s}\n").unwrap();
+    let out = run(&[("OPENIM_SHIM_BEFORESENDSINGLEMSG_ONERROR", "sometimes")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("beforeSendSingleMsg.onError")
+            && err.contains("OPENIM_SHIM_BEFORESENDSINGLEMSG_ONERROR"),
+        "{err}"
+    );
+    // Nothing was created: the process stopped before opening the spool.
+    assert!(!spool.exists());
+}
+
+/// Starts the binary with `args` (and a fresh spool directory) and returns it with the address
+/// it logged as ready.
 fn start(args: &[&str]) -> (Guard, String) {
+    let spool = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .args(args)
+        .arg("--spool-dir")
+        .arg(spool.path())
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    let child = Guard(child);
+    let child = Guard {
+        child,
+        _spool: spool,
+    };
     let mut lines = BufReader::new(stderr).lines();
     let addr = loop {
         let line = lines
@@ -128,6 +193,6 @@ fn the_readme_all_in_one_command_masks_the_fixture_and_stops_on_sigterm() {
         reply,
         r#"{"actionCode":0,"errCode":0,"errMsg":"","errDlt":"","nextCode":0,"content":"{\"content\":\"buy now at ************\"}"}"#
     );
-    let status = sigterm(&mut child.0);
+    let status = sigterm(&mut child.child);
     assert!(status.success(), "exit status {status}");
 }

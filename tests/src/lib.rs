@@ -10,11 +10,14 @@
 
 pub mod child_policy;
 pub mod conformance;
+pub mod events;
 pub mod go_decoder;
+pub mod killable;
 pub mod openim_http;
 pub mod raw_policy;
 pub mod reference;
 pub mod reply;
+pub mod shim_process;
 pub mod test_policy;
 
 use std::{future::Future, net::SocketAddr, path::PathBuf};
@@ -131,6 +134,16 @@ pub fn shim_settings(policy_url: &str) -> Settings {
         policy_url: policy_url.to_owned(),
         ..Settings::default()
     }
+}
+
+/// Shim settings for a policy at `policy_url` with the config file `yaml` applied (as the
+/// `--config` file would be, without environment overrides).
+pub fn shim_settings_yaml(policy_url: &str, yaml: &str) -> Settings {
+    let mut settings = shim_settings(policy_url);
+    let file = openim_shim::config::file::parse(Some((yaml, PathBuf::from("test.yaml"))), |_| None)
+        .expect("test config parses");
+    settings.apply(file).expect("test config is valid");
+    settings
 }
 
 /// Starts the shim.

@@ -1,7 +1,10 @@
 //! A scriptable policy for tests: records every call it receives (metadata and request) on a
-//! channel, and answers what the test configured.
+//! channel, and answers what the test configured, which a [`Control`] can change while it runs.
 
-use std::sync::Arc;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use policy_proto::v1::{
     self as pb, message_service_server::MessageService,
@@ -20,6 +23,10 @@ pub struct Seen {
     pub md_operation_id: Option<String>,
     /// gRPC metadata `openim-command`.
     pub md_command: Option<String>,
+    /// gRPC metadata `idempotency-key` (after-events).
+    pub md_idempotency_key: Option<String>,
+    /// gRPC metadata `delivery-attempt` (after-events).
+    pub md_delivery_attempt: Option<String>,
     /// The request's context.
     pub context: pb::CallbackContext,
     /// The request's message, for message callbacks.
@@ -35,6 +42,34 @@ pub struct Script {
     pub modify: pb::BeforeMsgModifyResponse,
     /// If set, every RPC fails with this status instead.
     pub fail: Option<(tonic::Code, &'static str)>,
+    /// If set, every RPC waits this long before answering (a slow policy); the call is recorded
+    /// first.
+    pub delay: Option<Duration>,
+}
+
+/// Changes a running scripted policy's answers.
+#[derive(Debug, Clone, Default)]
+pub struct Control(Arc<Mutex<Script>>);
+
+impl Control {
+    /// Replaces the whole script.
+    pub fn set(&self, script: Script) {
+        *self.0.lock().expect("script lock") = script;
+    }
+
+    /// Makes every RPC fail with `status` (or answer again, with `None`).
+    pub fn fail(&self, status: Option<(tonic::Code, &'static str)>) {
+        self.0.lock().expect("script lock").fail = status;
+    }
+
+    /// Makes every RPC wait `delay` before answering (or answer at once, with `None`).
+    pub fn delay(&self, delay: Option<Duration>) {
+        self.0.lock().expect("script lock").delay = delay;
+    }
+
+    fn get(&self) -> Script {
+        self.0.lock().expect("script lock").clone()
+    }
 }
 
 /// A running scripted policy.
@@ -51,7 +86,7 @@ pub struct Spawned {
 /// The scripted policy.
 #[derive(Debug, Clone)]
 pub struct ScriptedPolicy {
-    script: Script,
+    script: Control,
     seen: mpsc::UnboundedSender<Seen>,
     /// After-events wait for a permit: tests hold them back to show the shim does not wait.
     after_gate: Arc<Semaphore>,
@@ -74,13 +109,18 @@ impl ScriptedPolicy {
         let after_gate = Arc::new(Semaphore::new(permits));
         (
             Self {
-                script,
+                script: Control(Arc::new(Mutex::new(script))),
                 seen,
                 after_gate: after_gate.clone(),
             },
             rx,
             after_gate,
         )
+    }
+
+    /// The handle that changes this policy's answers while it runs (shared by its clones).
+    pub fn control(&self) -> Control {
+        self.script.clone()
     }
 
     /// Starts a scripted policy on loopback; see [`ScriptedPolicy::new`].
@@ -118,12 +158,22 @@ impl ScriptedPolicy {
             method,
             md_operation_id: md("operationid"),
             md_command: md("openim-command"),
+            md_idempotency_key: md("idempotency-key"),
+            md_delivery_attempt: md("delivery-attempt"),
             context: context.cloned().unwrap_or_default(),
             message: message.cloned(),
         });
-        match self.script.fail {
+        match self.script.get().fail {
             Some((code, msg)) => Err(Status::new(code, msg)),
             None => Ok(()),
+        }
+    }
+
+    /// Waits as long as the script says (after the call is recorded, so a test knows the call
+    /// is in flight).
+    async fn delay(&self) {
+        if let Some(d) = self.script.get().delay {
+            tokio::time::sleep(d).await;
         }
     }
 
@@ -146,7 +196,8 @@ impl MessageService for ScriptedPolicy {
             r.context.as_ref(),
             r.message.as_ref(),
         )?;
-        Ok(Response::new(self.script.before_send.clone()))
+        self.delay().await;
+        Ok(Response::new(self.script.get().before_send))
     }
 
     async fn before_send_group_msg(
@@ -160,8 +211,9 @@ impl MessageService for ScriptedPolicy {
             r.context.as_ref(),
             r.message.as_ref(),
         )?;
+        self.delay().await;
         Ok(Response::new(pb::BeforeSendGroupMsgResponse {
-            refuse: self.script.before_send.refuse.clone(),
+            refuse: self.script.get().before_send.refuse,
         }))
     }
 
@@ -176,7 +228,8 @@ impl MessageService for ScriptedPolicy {
             r.context.as_ref(),
             r.message.as_ref(),
         )?;
-        Ok(Response::new(self.script.modify.clone()))
+        self.delay().await;
+        Ok(Response::new(self.script.get().modify))
     }
 
     async fn after_send_single_msg(
@@ -190,6 +243,7 @@ impl MessageService for ScriptedPolicy {
             r.context.as_ref(),
             r.message.as_ref(),
         )?;
+        self.delay().await;
         self.after_gate().await;
         Ok(Response::new(pb::AfterSendSingleMsgResponse {}))
     }
@@ -205,6 +259,7 @@ impl MessageService for ScriptedPolicy {
             r.context.as_ref(),
             r.message.as_ref(),
         )?;
+        self.delay().await;
         self.after_gate().await;
         Ok(Response::new(pb::AfterSendGroupMsgResponse {}))
     }
@@ -218,6 +273,7 @@ impl PushService for ScriptedPolicy {
     ) -> Result<Response<pb::BeforeOfflinePushResponse>, Status> {
         let r = request.get_ref();
         self.record("BeforeOfflinePush", &request, r.context.as_ref(), None)?;
+        self.delay().await;
         Ok(Response::new(pb::BeforeOfflinePushResponse::default()))
     }
 }

@@ -119,6 +119,8 @@ impl Sender {
                     operation_id: "bench",
                     command: item.command,
                     timeout: Duration::from_secs(5),
+                    idempotency_key: None,
+                    delivery_attempt: None,
                 };
                 client
                     .unary_encoded(item.rpc, item.body.clone(), meta)

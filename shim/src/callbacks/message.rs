@@ -105,16 +105,27 @@ nested_requests!(MessageBody => message:
     AfterMsgSaveDbRequest,
 );
 
+/// A message's natural ID: the server message ID (unique per stored message), else the client's.
+fn message_key(m: &pb::Message) -> Option<String> {
+    [&m.server_msg_id, &m.client_msg_id]
+        .into_iter()
+        .find(|id| !id.is_empty())
+        .cloned()
+}
+
 refuse_only!(BeforeSendSingleMsg, "MessageService/BeforeSendSingleMsg",
     MessageBody => BeforeSendSingleMsgRequest, BeforeSendSingleMsgResponse);
 refuse_only!(BeforeSendGroupMsg, "MessageService/BeforeSendGroupMsg",
     MessageBody => BeforeSendGroupMsgRequest, BeforeSendGroupMsgResponse);
 notification!(AfterSendSingleMsg, "MessageService/AfterSendSingleMsg",
-    MessageBody => AfterSendSingleMsgRequest);
+    MessageBody => AfterSendSingleMsgRequest,
+    natural_key = |r: &pb::AfterSendSingleMsgRequest| r.message.as_ref().and_then(message_key));
 notification!(AfterSendGroupMsg, "MessageService/AfterSendGroupMsg",
-    MessageBody => AfterSendGroupMsgRequest);
+    MessageBody => AfterSendGroupMsgRequest,
+    natural_key = |r: &pb::AfterSendGroupMsgRequest| r.message.as_ref().and_then(message_key));
 notification!(AfterMsgSaveDB, "MessageService/AfterMsgSaveDB",
-    MessageBody => AfterMsgSaveDbRequest);
+    MessageBody => AfterMsgSaveDbRequest,
+    natural_key = |r: &pb::AfterMsgSaveDbRequest| r.message.as_ref().and_then(message_key));
 
 /// `MessageService/BeforeMsgModify`: refuse, continue, or rewrite the message.
 pub struct BeforeMsgModify;
@@ -211,6 +222,7 @@ impl Before for BeforeMsgModify {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::callbacks::After;
     use crate::callbacks::Outcome;
 
     macro_rules! fixture {
@@ -277,9 +289,7 @@ mod tests {
             assert_eq!(m.session_type, pb::SessionType::Group as i32);
             assert_eq!(m.content, r#"{"content":"hi team"}"#);
         }
-        let req = <AfterSendGroupMsg as crate::callbacks::After>::decode(fixture!(
-            "callbackAfterSendGroupMsgCommand.json"
-        ));
+        let req = AfterSendGroupMsg::decode(fixture!("callbackAfterSendGroupMsgCommand.json"));
         assert_eq!(
             req.unwrap().context.unwrap().operation_id,
             "5d2e8f1a-3c4b-4d6e-9f70-1a2b3c4d5e6f"
@@ -288,13 +298,31 @@ mod tests {
 
     #[test]
     fn the_after_send_single_fixture_decodes() {
-        let req = <AfterSendSingleMsg as crate::callbacks::After>::decode(fixture!(
-            "callbackAfterSendSingleMsgCommand.json"
-        ))
-        .unwrap();
+        let req =
+            AfterSendSingleMsg::decode(fixture!("callbackAfterSendSingleMsgCommand.json")).unwrap();
         let m = req.message.unwrap();
         assert_eq!(m.receiver_user_id, "7190283365");
         assert_eq!(m.server_msg_id, "9f2c4e7a1b3d5f60718293a4b5c6d7e8");
+    }
+
+    #[test]
+    fn after_send_events_are_keyed_by_server_then_client_message_id() {
+        let mut req =
+            AfterSendSingleMsg::decode(fixture!("callbackAfterSendSingleMsgCommand.json")).unwrap();
+        assert_eq!(
+            AfterSendSingleMsg::natural_key(&req).as_deref(),
+            Some("9f2c4e7a1b3d5f60718293a4b5c6d7e8")
+        );
+        let m = req.message.as_mut().unwrap();
+        m.server_msg_id.clear();
+        let client = m.client_msg_id.clone();
+        assert!(!client.is_empty());
+        assert_eq!(AfterSendSingleMsg::natural_key(&req), Some(client));
+        req.message.as_mut().unwrap().client_msg_id.clear();
+        assert_eq!(AfterSendSingleMsg::natural_key(&req), None);
+        let group =
+            AfterSendGroupMsg::decode(fixture!("callbackAfterSendGroupMsgCommand.json")).unwrap();
+        assert!(AfterSendGroupMsg::natural_key(&group).is_some());
     }
 
     #[test]

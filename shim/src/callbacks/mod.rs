@@ -151,9 +151,10 @@ macro_rules! refuse_only {
 }
 pub(crate) use refuse_only;
 
-/// Declares an after-callback: body `$body` becomes request `$req`.
+/// Declares an after-callback: body `$body` becomes request `$req`; `natural_key` names the
+/// event's own ID (else a hash of the request stands in for it, see [`After::natural_key`]).
 macro_rules! notification {
-    ($name:ident, $path:literal, $body:ty => $req:ident) => {
+    ($name:ident, $path:literal, $body:ty => $req:ident $(, natural_key = $key:expr)? $(,)?) => {
         #[doc = concat!("`", $path, "`: a notification.")]
         pub struct $name;
 
@@ -165,6 +166,12 @@ macro_rules! notification {
                 let body: $body = $crate::callbacks::decode_body(body)?;
                 Ok($crate::callbacks::IntoRequest::into_request(body))
             }
+
+            $(
+                fn natural_key(request: &pb::$req) -> Option<String> {
+                    ($key)(request)
+                }
+            )?
         }
     };
 }
@@ -218,6 +225,14 @@ pub trait After: 'static {
 
     /// Decodes OpenIM's body. The request's context carries the body's `operationID`, if any.
     fn decode(body: &[u8]) -> Result<Self::Request, DecodeError>;
+
+    /// The event's natural ID, from which (with the command and the operation ID) its
+    /// idempotency key is built, e.g. the server message ID. `None` (the default): the key is
+    /// built from a hash of the whole request instead, which is as stable but opaque.
+    fn natural_key(request: &Self::Request) -> Option<String> {
+        let _ = request;
+        None
+    }
 }
 
 /// What a before-callback's reply does, for logs and metrics.

@@ -1,0 +1,120 @@
+//! Prometheus metrics: the process-wide recorder behind `GET /metrics`, and the descriptions of
+//! every metric the shim records (the `# HELP` lines).
+//!
+//! The `metrics` facade has one global recorder per process, so every shim in a process (tests
+//! run several) shares one registry.
+
+use std::{sync::OnceLock, time::Duration};
+
+use metrics::{describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Latency buckets, in seconds: from the 100 µs of a cached answer to OpenIM's 15 s cap.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 15.0,
+];
+
+/// How often histogram samples are folded into buckets (the exporter's "upkeep"), so memory
+/// stays bounded between scrapes.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The handle that renders the process's metrics; installs the recorder on first use.
+pub fn prometheus() -> PrometheusHandle {
+    HANDLE.get_or_init(install).clone()
+}
+
+fn install() -> PrometheusHandle {
+    // `set_buckets` only fails on an empty list.
+    let builder = PrometheusBuilder::new()
+        .set_buckets(LATENCY_BUCKETS)
+        .unwrap_or_else(|_| PrometheusBuilder::new());
+    let recorder = builder.build_recorder();
+    let handle = recorder.handle();
+    if metrics::set_global_recorder(recorder).is_err() {
+        tracing::warn!(
+            "another metrics recorder is installed in this process: /metrics shows nothing"
+        );
+    }
+    let upkeep = handle.clone();
+    // A thread, not a task: it must outlive any one runtime (tests start many).
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                upkeep.run_upkeep();
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the metrics upkeep thread");
+    }
+    describe();
+    handle
+}
+
+fn describe() {
+    describe_counter!(
+        "openim_shim_callbacks_total",
+        "Callbacks answered, by command and outcome: continue, refuse, modify (policy decisions), \
+         fail_open, fail_closed (no decision: onError applied), unimplemented, disabled \
+         (no policy call), accepted, dropped, malformed (after-callbacks)."
+    );
+    describe_counter!(
+        "openim_shim_policy_failures_total",
+        "Before-callbacks without a policy decision, by command and cause: error (gRPC error \
+         status), timeout, unavailable, malformed (body), body (unreadable)."
+    );
+    describe_counter!(
+        "openim_shim_rejected_changes_total",
+        "Policy changes not forwarded because they would break OpenIM, by command and field."
+    );
+    describe_histogram!(
+        "openim_shim_callback_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to answer OpenIM, by command."
+    );
+    describe_counter!(
+        "openim_shim_unknown_commands_total",
+        "Callbacks with a command the shim does not serve (answered continue)."
+    );
+    describe_counter!(
+        "openim_shim_panics_total",
+        "Handler panics (answered continue)."
+    );
+    describe_counter!(
+        "openim_shim_after_events_total",
+        "After-events received, by command and result: accepted (queued for the spool), \
+         disabled, malformed."
+    );
+    describe_counter!(
+        "openim_shim_after_deliveries_total",
+        "After-events done with, by command and result: delivered, unimplemented, duplicate \
+         (ALREADY_EXISTS), rejected (INVALID_ARGUMENT)."
+    );
+    describe_counter!(
+        "openim_shim_after_retries_total",
+        "Failed after-event delivery attempts that will be retried, by command and cause."
+    );
+    describe_counter!(
+        "openim_shim_after_dropped_total",
+        "After-events lost, by command and reason: queue_full, spool_full, expired, \
+         shutting_down, shutdown (in-memory spool), spool_error, corrupt, unknown_command."
+    );
+    describe_gauge!(
+        "openim_shim_after_queue_depth",
+        "After-events accepted and not yet written to the spool."
+    );
+    describe_gauge!(
+        "openim_shim_after_in_flight",
+        "After-events being delivered (including waits between retries)."
+    );
+    describe_gauge!("openim_shim_spool_events", "After-events in the spool.");
+    describe_gauge!(
+        "openim_shim_spool_bytes",
+        metrics::Unit::Bytes,
+        "Bytes of after-events in the spool."
+    );
+}
