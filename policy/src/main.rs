@@ -31,6 +31,11 @@ struct Args {
     log_format: telemetry::LogFormat,
 }
 
+/// mimalloc instead of the system allocator: the request path makes many small, short-lived
+/// allocations, where glibc's malloc cost about 7% of the shim's CPU under load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

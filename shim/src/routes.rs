@@ -17,7 +17,7 @@ use axum::{
     routing::get,
 };
 use bytes::Bytes;
-use metrics::{counter, histogram};
+use metrics::counter;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -31,6 +31,7 @@ use crate::{
     dispatch::{self, Call, Served},
     openim,
     policy_client::OPERATION_ID_KEY,
+    telemetry::CallbackMetrics,
 };
 
 /// Deadline of the readiness probe's health check.
@@ -192,10 +193,6 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
     .instrument(span)
     .await;
 
-    counter!("openim_shim_callbacks_total",
-        "command" => command.name, "outcome" => served.outcome)
-    .increment(1);
-    histogram!("openim_shim_callback_duration_seconds", "command" => command.name)
-        .record(started.elapsed().as_secs_f64());
+    CallbackMetrics::of(command).record(command, served.outcome, started.elapsed());
     json_reply(StatusCode::OK, served.verdict.body)
 }

@@ -4,10 +4,15 @@
 //! The `metrics` facade has one global recorder per process, so every shim in a process (tests
 //! run several) shares one registry.
 
-use std::{sync::OnceLock, time::Duration};
+use std::{
+    sync::{LazyLock, OnceLock},
+    time::Duration,
+};
 
-use metrics::{describe_counter, describe_gauge, describe_histogram};
+use metrics::{Counter, Histogram, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::commands::{COMMANDS, Command};
 
 /// Latency buckets, in seconds: from the 100 µs of a cached answer to OpenIM's 15 s cap.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -20,6 +25,67 @@ const LATENCY_BUCKETS: &[f64] = &[
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Every `outcome` label of `openim_shim_callbacks_total` (see `dispatch::Served`).
+const OUTCOMES: [&str; 10] = [
+    "continue",
+    "refuse",
+    "modify",
+    "fail_open",
+    "fail_closed",
+    "unimplemented",
+    "disabled",
+    "accepted",
+    "dropped",
+    "malformed",
+];
+
+/// The metrics recorded on every callback, with their handles resolved once per command: the
+/// `metrics` macros with labels build, allocate and look up a key on every call.
+pub(crate) struct CallbackMetrics {
+    duration: Histogram,
+    outcomes: [Counter; OUTCOMES.len()],
+}
+
+/// One slot per row of the command table, filled on the command's first request, so that
+/// commands OpenIM never sends add no series.
+static CALLBACK_METRICS: LazyLock<Vec<OnceLock<CallbackMetrics>>> =
+    LazyLock::new(|| COMMANDS.iter().map(|_| OnceLock::new()).collect());
+
+/// The row's position in the command table, from its address (rows are elements of it).
+fn row(command: &'static Command) -> usize {
+    (std::ptr::from_ref(command) as usize - COMMANDS.as_ptr() as usize)
+        / std::mem::size_of::<Command>()
+}
+
+impl CallbackMetrics {
+    /// The handles of `command` (a row of [`COMMANDS`]).
+    pub(crate) fn of(command: &'static Command) -> &'static Self {
+        CALLBACK_METRICS[row(command)].get_or_init(|| Self {
+            duration: metrics::histogram!(
+                "openim_shim_callback_duration_seconds", "command" => command.name
+            ),
+            outcomes: OUTCOMES.map(|outcome| {
+                metrics::counter!(
+                    "openim_shim_callbacks_total", "command" => command.name, "outcome" => outcome
+                )
+            }),
+        })
+    }
+
+    /// Counts one answered callback with `outcome` and records how long it took.
+    pub(crate) fn record(&self, command: &'static Command, outcome: &'static str, took: Duration) {
+        self.duration.record(took.as_secs_f64());
+        match OUTCOMES.iter().position(|o| *o == outcome) {
+            Some(i) => self.outcomes[i].increment(1),
+            // An outcome added to dispatch but not to OUTCOMES still counts.
+            None => metrics::counter!(
+                "openim_shim_callbacks_total", "command" => command.name, "outcome" => outcome
+            )
+            .increment(1),
+        }
+    }
+}
 
 /// The handle that renders the process's metrics; installs the recorder on first use.
 pub fn prometheus() -> PrometheusHandle {
@@ -117,4 +183,16 @@ fn describe() {
         metrics::Unit::Bytes,
         "Bytes of after-events in the spool."
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_its_own_metrics_slot() {
+        for (i, command) in COMMANDS.iter().enumerate() {
+            assert_eq!(row(command), i, "{}", command.name);
+        }
+    }
 }

@@ -296,30 +296,53 @@ async fn open_loop(
 ) -> Recorder {
     let recorder = Arc::new(Mutex::new(Recorder::default()));
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let mut in_flight = tokio::task::JoinSet::new();
-    for i in 0u64.. {
-        // The schedule is fixed in advance: a slow answer does not delay later requests.
-        let at = start + interval.mul_f64(i as f64);
-        if at >= end {
-            break;
-        }
-        tokio::time::sleep_until(at).await;
-        let item = items[(i as usize) % items.len()].clone();
-        let (sender, recorder) = (sender.clone(), recorder.clone());
-        in_flight.spawn(async move {
-            let result = sender.send(&item).await;
-            if at >= measure_from {
-                // Measured from the scheduled time, queueing included.
-                let latency = at.elapsed();
-                recorder
-                    .lock()
-                    .expect("recorder lock")
-                    .record(item.command, latency, &result);
+    let runtime = tokio::runtime::Handle::current();
+    let schedule = {
+        let recorder = recorder.clone();
+        // Tokio's timer has millisecond resolution: requests would leave up to 1 ms late and
+        // that lateness would be charged to the server. A dedicated thread sleeps until shortly
+        // before each send time, then spins to it.
+        std::thread::spawn(move || {
+            let mut in_flight = Vec::new();
+            for i in 0u64.. {
+                let at = start + interval.mul_f64(i as f64);
+                if at >= end {
+                    break;
+                }
+                let early = at
+                    .checked_duration_since(Instant::now())
+                    .unwrap_or_default();
+                if early > Duration::from_micros(200) {
+                    std::thread::sleep(early - Duration::from_micros(150));
+                }
+                while Instant::now() < at {
+                    std::hint::spin_loop();
+                }
+                let item = items[(i as usize) % items.len()].clone();
+                let (sender, recorder) = (sender.clone(), recorder.clone());
+                in_flight.push(runtime.spawn(async move {
+                    let result = sender.send(&item).await;
+                    if at >= measure_from {
+                        // Measured from the scheduled time, queueing included.
+                        let latency = at.elapsed();
+                        recorder.lock().expect("recorder lock").record(
+                            item.command,
+                            latency,
+                            &result,
+                        );
+                    }
+                }));
+                in_flight.retain(|t| !t.is_finished());
             }
-        });
-        while in_flight.try_join_next().is_some() {}
+            in_flight
+        })
+    };
+    let in_flight = tokio::task::spawn_blocking(move || schedule.join().expect("scheduler"))
+        .await
+        .expect("scheduler thread");
+    for task in in_flight {
+        let _ = task.await;
     }
-    while in_flight.join_next().await.is_some() {}
     Arc::try_unwrap(recorder)
         .ok()
         .expect("all tasks done")
