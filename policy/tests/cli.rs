@@ -28,6 +28,10 @@ fn help_lists_every_flag_with_its_environment_variable() {
         "--rules",
         "OPENIM_POLICY_LISTEN",
         "OPENIM_POLICY_RULES",
+        "--metrics-listen",
+        "OPENIM_POLICY_METRICS_LISTEN",
+        "--wait-for-rules",
+        "--reload-interval",
         "0.0.0.0:50051",
     ] {
         assert!(help.contains(needle), "{needle} missing from --help");
@@ -53,7 +57,20 @@ fn an_invalid_rules_file_is_reported_with_its_key_and_the_process_does_not_start
         "wordLists:\n  - name: x\n    action: refuse\n    errCode: 0\n    words: [a]\n",
     );
     assert!(!ok);
-    assert!(err.contains("wordLists[0].errCode"), "{err}");
+    assert!(
+        err.contains("bad.yaml") && err.contains("line 4") && err.contains("errCode"),
+        "{err}"
+    );
+    let (ok, err) = run_with_rules(
+        "wordLists:\n  - name: x\n    action: mask\n    mask: '#'\n    replacement: x\n    words: [a]\n",
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("bad.yaml")
+            && err.contains("line 5")
+            && err.contains("wordLists[0].replacement"),
+        "{err}"
+    );
 
     let (ok, err) =
         run_with_rules("wordLists:\n  - name: x\n    action: explode\n    words: [a]\n");
