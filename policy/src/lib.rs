@@ -207,6 +207,9 @@ pub async fn serve(
         .build_v1alpha()
         .map_err(std::io::Error::other)?;
 
+    tracing::info!(addr = %listener.local_addr()?,
+        rules = ?policy.live.as_ref().map(|l| l.path()),
+        ready = policy.is_ready(), "openim-policy ready");
     let result = Server::builder()
         .trace_fn(|req| {
             tracing::info_span!(

@@ -138,9 +138,20 @@ impl LiveRules {
         }
     }
 
-    /// Reloads on SIGHUP and when a poll every `every` sees a change; runs until dropped.
-    pub async fn watch(self: Arc<Self>, every: Duration) {
-        let mut hangup = hangup_signal();
+    /// The rules file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reloads on SIGHUP and when a poll every `every` sees a change; runs until dropped. The
+    /// SIGHUP handler is installed by this call (within a Tokio runtime), before the future
+    /// first runs: from then on SIGHUP no longer ends the process.
+    pub fn watch(self: Arc<Self>, every: Duration) -> impl Future<Output = ()> + Send + 'static {
+        let hangup = hangup_signal();
+        self.watch_with(hangup, every)
+    }
+
+    async fn watch_with(self: Arc<Self>, mut hangup: Hangup, every: Duration) {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;

@@ -78,8 +78,6 @@ async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(addr = %listener.local_addr()?, rules = ?args.rules,
-        ready = policy.is_ready(), "openim-policy ready");
     openim_policy::serve(listener, policy, shutdown).await?;
     Ok(())
 }
