@@ -125,14 +125,14 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
-/// Sets the health of the server ("") and of each policy service.
+/// Sets the health of each policy service, then of the server as a whole ("", last, so that
+/// a watcher of "" sees every service in the same state).
 async fn set_health(health: &HealthReporter, ready: bool) {
     let status = if ready {
         ServingStatus::Serving
     } else {
         ServingStatus::NotServing
     };
-    health.set_service_status("", status).await;
     if ready {
         health
             .set_serving::<MessageServiceServer<PolicyService>>()
@@ -148,6 +148,7 @@ async fn set_health(health: &HealthReporter, ready: bool) {
             .set_not_serving::<PushServiceServer<PolicyService>>()
             .await;
     }
+    health.set_service_status("", status).await;
 }
 
 /// Aborts background tasks when the server stops.

@@ -328,6 +328,7 @@ async fn a_reload_swaps_the_rules_and_a_bad_file_keeps_them() {
 
 #[tokio::test]
 async fn without_valid_rules_health_is_not_serving_and_decisions_are_unavailable() {
+    use tokio_stream::StreamExt as _;
     use tonic_health::pb::{
         HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
     };
@@ -378,14 +379,25 @@ async fn without_valid_rules_health_is_not_serving_and_decisions_are_unavailable
         Meaning::Continue
     );
 
+    // "" (the server as a whole) is set last.
+    let mut statuses = HealthClient::new(channel.clone())
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = statuses.next().await.unwrap().unwrap().status;
+    assert_eq!(first, not_serving);
+
     std::fs::write(&path, "wordLists: []\n").unwrap();
     live.reload().unwrap();
     assert!(client.before_send_single_msg(request).await.is_ok());
-    // Health follows from a background task: wait for it (no deadline but the test's).
-    let serving = ServingStatus::Serving as i32;
-    while status().await != [serving; 3] {
-        tokio::task::yield_now().await;
-    }
+    let next = statuses.next().await.unwrap().unwrap().status;
+    assert_eq!(next, ServingStatus::Serving as i32);
+    assert_eq!(status().await, [ServingStatus::Serving as i32; 3]);
+    // An open Watch stream would hold up the graceful shutdown.
+    drop(statuses);
     shim.stop().await;
     policy.stop().await;
     std::fs::remove_dir_all(&dir).unwrap();
