@@ -5,23 +5,32 @@
 //!
 //! - [`engine`]: the [`Engine`] seam, what a policy decides, free of gRPC.
 //! - [`rules`]: the default rule engine and its rules file.
+//! - [`live`]: rules from a file, reloaded while serving; readiness.
 //! - [`service`]: the gRPC services over an engine.
+//! - [`exporter`]: Prometheus metrics over HTTP; `stats` (private): the counters.
+//! - `audit` (private): the audit log writer.
 //! - [`serve`]: the server with `grpc.health.v1` and server reflection (v1 and v1alpha).
 
+mod audit;
 pub mod engine;
+pub mod exporter;
+pub mod live;
 pub mod rules;
 pub mod service;
+mod stats;
 
-use std::{future::Future, path::Path, sync::Arc};
+use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
 use policy_proto::v1::{
     message_service_server::MessageServiceServer, push_service_server::PushServiceServer,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
+use tonic_health::{ServingStatus, server::HealthReporter};
 
-pub use engine::{Engine, Passthrough};
+pub use engine::{Engine, Passthrough, TextField, TextVerdict};
+pub use live::LiveRules;
 pub use rules::{RuleEngine, RulesError};
 use service::PolicyService;
 
@@ -29,32 +38,82 @@ use service::PolicyService;
 /// protobuf form is no larger).
 const MAX_MESSAGE_BYTES: usize = 16 << 20;
 
+/// Default interval between two looks at the rules files.
+pub const DEFAULT_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How often the engine's housekeeping (rate-limit sweep) runs.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
+
 /// A loaded policy, ready to serve.
 #[derive(Clone)]
 pub struct Policy {
     engine: Arc<dyn Engine>,
+    live: Option<Arc<LiveRules>>,
+    reload_interval: Duration,
 }
 
 impl std::fmt::Debug for Policy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Policy").finish_non_exhaustive()
+        f.debug_struct("Policy")
+            .field("live", &self.live)
+            .finish_non_exhaustive()
     }
 }
 
 impl Policy {
-    /// The default rule engine with the rules at `path`, or, without a path, a policy that
-    /// continues everything.
+    /// The default rule engine with the rules at `path` (reloaded while serving), or, without a
+    /// path, a policy that continues everything. Missing or invalid rules are an error.
     pub fn load(rules: Option<&Path>) -> Result<Self, RulesError> {
         Ok(match rules {
-            Some(path) => Self::new(RuleEngine::from_path(path)?),
+            Some(path) => Self::live(LiveRules::load(path)?),
             None => Self::new(Passthrough),
         })
     }
 
-    /// A policy deciding with `engine`.
+    /// The default rule engine with the rules at `path`; if they are missing or invalid, the
+    /// policy starts not ready (health NOT_SERVING, decisions UNAVAILABLE) until a valid file
+    /// is there.
+    pub fn load_or_wait(path: &Path) -> Self {
+        Self::live(LiveRules::load_or_wait(path))
+    }
+
+    fn live(live: Arc<LiveRules>) -> Self {
+        Self {
+            engine: live.clone(),
+            live: Some(live),
+            reload_interval: DEFAULT_RELOAD_INTERVAL,
+        }
+    }
+
+    /// A policy deciding with `engine`, always ready.
     pub fn new(engine: impl Engine) -> Self {
         Self {
             engine: Arc::new(engine),
+            live: None,
+            reload_interval: DEFAULT_RELOAD_INTERVAL,
+        }
+    }
+
+    /// Looks at the rules files for changes every `interval` (default 5 s).
+    pub fn with_reload_interval(mut self, interval: Duration) -> Self {
+        self.reload_interval = interval;
+        self
+    }
+
+    /// Whether it has rules to decide with.
+    pub fn is_ready(&self) -> bool {
+        self.live.as_ref().is_none_or(|l| l.is_ready())
+    }
+
+    /// The rules reloaded from a file, if that is what it decides with.
+    pub fn live_rules(&self) -> Option<&Arc<LiveRules>> {
+        self.live.as_ref()
+    }
+
+    fn readiness(&self) -> watch::Receiver<bool> {
+        match &self.live {
+            Some(live) => live.readiness(),
+            None => watch::channel(true).1,
         }
     }
 }
@@ -66,22 +125,81 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
+/// Sets the health of each policy service, then of the server as a whole ("", last, so that
+/// a watcher of "" sees every service in the same state).
+async fn set_health(health: &HealthReporter, ready: bool) {
+    let status = if ready {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    if ready {
+        health
+            .set_serving::<MessageServiceServer<PolicyService>>()
+            .await;
+        health
+            .set_serving::<PushServiceServer<PolicyService>>()
+            .await;
+    } else {
+        health
+            .set_not_serving::<MessageServiceServer<PolicyService>>()
+            .await;
+        health
+            .set_not_serving::<PushServiceServer<PolicyService>>()
+            .await;
+    }
+    health.set_service_status("", status).await;
+}
+
+/// Aborts background tasks when the server stops.
+struct Tasks(Vec<JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// Serves the policy on `listener` until `shutdown` completes, then finishes the calls in
-/// flight.
+/// flight. Also reloads file rules (see [`live`]), keeps health in step with readiness, and
+/// runs the engine's housekeeping.
 pub async fn serve(
     listener: TcpListener,
     policy: Policy,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = PolicyService::new(policy.engine);
+    let mut ready = policy.readiness();
+    let service = PolicyService::new(policy.engine.clone()).with_readiness(ready.clone());
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<MessageServiceServer<PolicyService>>()
-        .await;
-    health
-        .set_serving::<PushServiceServer<PolicyService>>()
-        .await;
+    // Set before serving, so that the first health check already tells the truth.
+    let ready_now = *ready.borrow_and_update();
+    set_health(&health, ready_now).await;
+
+    let mut tasks = Tasks(Vec::new());
+    tasks.0.push(tokio::spawn(async move {
+        while ready.changed().await.is_ok() {
+            let now = *ready.borrow_and_update();
+            set_health(&health, now).await;
+        }
+    }));
+    if let Some(live) = &policy.live {
+        tasks
+            .0
+            .push(tokio::spawn(live.clone().watch(policy.reload_interval)));
+    }
+    let engine = policy.engine.clone();
+    tasks.0.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let engine = engine.clone();
+            let _ = tokio::task::spawn_blocking(move || engine.maintain()).await;
+        }
+    }));
 
     // v1 for grpcurl and current clients, v1alpha for the clients (Python's among them) that
     // still ask for it.
@@ -90,7 +208,10 @@ pub async fn serve(
         .build_v1alpha()
         .map_err(std::io::Error::other)?;
 
-    Server::builder()
+    tracing::info!(addr = %listener.local_addr()?,
+        rules = ?policy.live.as_ref().map(|l| l.path()),
+        ready = policy.is_ready(), "openim-policy ready");
+    let result = Server::builder()
         .trace_fn(|req| {
             tracing::info_span!(
                 "rpc",
@@ -111,5 +232,9 @@ pub async fn serve(
         .add_service(PushServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
-        .map_err(std::io::Error::other)
+        .map_err(std::io::Error::other);
+    drop(tasks);
+    let engine = policy.engine.clone();
+    let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
+    result
 }

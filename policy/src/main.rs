@@ -1,11 +1,12 @@
-//! `openim-policy` binary: parses the command line, loads the rules, serves gRPC until SIGINT or
-//! SIGTERM. See `openim-policy --help`.
+//! `openim-policy` binary: parses the command line, loads the rules, serves gRPC (and metrics)
+//! until SIGINT or SIGTERM; reloads the rules on SIGHUP and when their files change. See
+//! `openim-policy --help`.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
 use clap::Parser;
-use openim_common::{shutdown_signal, telemetry};
+use openim_common::{parse_duration, shutdown_signal, telemetry};
 use openim_policy::Policy;
 use tokio::net::TcpListener;
 
@@ -21,9 +22,25 @@ struct Args {
     #[arg(long, env = "OPENIM_POLICY_LISTEN", default_value = "0.0.0.0:50051")]
     listen: SocketAddr,
 
-    /// Rules file (YAML). Without one, every callback continues.
+    /// Rules file (YAML; see examples/rules.yaml). Without one, every callback continues. It is
+    /// reloaded on SIGHUP and when it (or a word file it names) changes.
     #[arg(long, env = "OPENIM_POLICY_RULES")]
     rules: Option<PathBuf>,
+
+    /// Start even if the rules file is missing or invalid: health says NOT_SERVING and every
+    /// decision answers UNAVAILABLE until a valid file is there. Without it, such a file stops
+    /// the start.
+    #[arg(long, env = "OPENIM_POLICY_WAIT_FOR_RULES", requires = "rules")]
+    wait_for_rules: bool,
+
+    /// How often to look at the rules files for changes.
+    #[arg(long, env = "OPENIM_POLICY_RELOAD_INTERVAL", default_value = "5s",
+          value_parser = parse_duration)]
+    reload_interval: Duration,
+
+    /// Address to serve Prometheus metrics on (`GET /metrics`); none by default.
+    #[arg(long, env = "OPENIM_POLICY_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
 
     /// Log format (the level is set with `RUST_LOG`, default `info`).
     #[arg(long, env = "OPENIM_POLICY_LOG_FORMAT", value_enum,
@@ -41,11 +58,31 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     telemetry::init(args.log_format);
     let shutdown = shutdown_signal();
-    let policy = Policy::load(args.rules.as_deref())?;
+
+    // Before the rules load: their counters bind to the recorder installed at that time.
+    if let Some(addr) = args.metrics_listen {
+        let handle = openim_policy::exporter::install_recorder()
+            .context("cannot install the metrics recorder")?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+        tracing::info!(addr = %listener.local_addr()?, "metrics at /metrics");
+        // Ends with the process.
+        tokio::spawn(openim_policy::exporter::serve_metrics(
+            listener,
+            handle,
+            std::future::pending(),
+        ));
+    }
+
+    let policy = match (&args.rules, args.wait_for_rules) {
+        (Some(path), true) => Policy::load_or_wait(path),
+        (rules, _) => Policy::load(rules.as_deref())?,
+    }
+    .with_reload_interval(args.reload_interval);
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(addr = %listener.local_addr()?, rules = ?args.rules, "openim-policy ready");
     openim_policy::serve(listener, policy, shutdown).await?;
     Ok(())
 }

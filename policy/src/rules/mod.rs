@@ -1,79 +1,681 @@
 //! The default rule engine, driven by a rules file (YAML, see `examples/rules.yaml`).
 //!
-//! - `file`: the rules file format and its validation.
-//! - `words`: sensitive-word lists (mask or refuse) over message text.
-//! - `text`: where the user-written text is inside a message's content JSON.
+//! A message goes through the rules in this order, and the first enforced refusal wins:
+//! mutes → rate limit (before-send only: it counts each message once) → content types →
+//! content size → text length → word lists and links (per text of the content). In msg-modify,
+//! masking word lists and the link rule (with `action: mask`) then rewrite the content.
+//! Notifications (content types 1000-5000) and, for the "who may speak" rules, exempt users
+//! always continue. A rule in dry-run (or the whole engine) logs and counts its matches and
+//! changes nothing.
+//!
+//! - `file`: the rules file format; `template`: push templates.
+//! - `fold`: Unicode folding for matching; `words`: word lists; `links`: link policy;
+//!   `mask`: masking ranges; `text`: where the text is in a message's content.
+//! - `mutes`, `rate`, `limits`: who may speak and what; `push`, `nicknames`: push rules.
+//! - `rule`: what every rule has (name, refusal, dry-run, counters); `kinds`: code names.
 
-mod file;
+pub mod file;
+mod fold;
+pub(crate) mod kinds;
+mod limits;
+mod links;
+mod mask;
+mod mutes;
+mod nicknames;
+mod push;
+mod rate;
+pub(crate) mod rule;
+mod template;
 mod text;
 mod words;
 
-use std::path::Path;
+use std::{
+    borrow::Cow,
+    cell::RefCell,
+    collections::HashSet,
+    ops::ControlFlow,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::SystemTime,
+};
 
+pub use file::{AuditContent, AuditSpec, ByteSize, RulesError, RulesFile};
 use policy_proto::v1 as pb;
+pub use template::{Template, Var};
 
-pub use file::{RulesError, RulesFile};
-use words::WordFilter;
-
-use crate::engine::{AfterSend, Engine};
+use self::{
+    limits::{ContentTypes, Limits},
+    links::{LinkAction, Links},
+    mask::{MaskRef, MaskSpan, Masker},
+    mutes::Mutes,
+    nicknames::Nicknames,
+    push::PushRules,
+    rate::RateLimit,
+    rule::{Rule, Stage},
+    text::Texts,
+    words::{Action, FoldBufs, Scope, WordFilter},
+};
+use crate::{
+    audit::{AuditLog, MessageFields, Record},
+    engine::{AfterSend, Engine, TextField, TextVerdict},
+    stats::{self, Outcome, Rpc},
+};
 
 /// A validated, ready-to-run rule set.
 #[derive(Debug)]
 pub struct RuleEngine {
+    dry_run: bool,
+    exempt: HashSet<String>,
     words: WordFilter,
-    push_title: Option<String>,
+    links: Option<Links>,
+    mutes: Option<Mutes>,
+    rate: Option<RateLimit>,
+    types: Option<ContentTypes>,
+    limits: Option<Limits>,
+    push: Option<PushRules>,
+    nicknames: Arc<Nicknames>,
+    audit: Option<Arc<AuditLog>>,
+    /// The rules file and the files it names (word lists), for reloads.
+    sources: Vec<PathBuf>,
+}
+
+/// Per-thread buffers of a decision, so that scanning allocates nothing once warm.
+#[derive(Default)]
+struct Scratch {
+    bufs: FoldBufs,
+    spans: Vec<MaskSpan>,
+}
+
+/// Buffers larger than this are released after use (a huge message should not pin memory).
+const SCRATCH_KEEP: usize = 64 << 10;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => {
+            let r = f(&mut s);
+            s.bufs.kept.trim(SCRATCH_KEEP);
+            s.bufs.stripped.trim(SCRATCH_KEEP);
+            if s.spans.capacity() > SCRATCH_KEEP {
+                s.spans = Vec::new();
+            }
+            r
+        }
+        // Re-entered (not done today): use fresh buffers rather than panic.
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+/// What the rules decided about one message or text.
+#[derive(Debug, Default)]
+struct Decision<'e> {
+    /// The enforced refusal, if any (the first).
+    refusal: Option<&'e Rule>,
+    /// The first dry-run match that would have refused or changed something.
+    would: Option<&'e Rule>,
+}
+
+impl<'e> Decision<'e> {
+    /// Notes a refusing rule's match: breaks when it is enforced.
+    fn refuse(&mut self, rule: &'e Rule, enforced: bool) -> ControlFlow<()> {
+        if enforced {
+            self.refusal = Some(rule);
+            ControlFlow::Break(())
+        } else {
+            self.would.get_or_insert(rule);
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+/// Who a log line is about.
+#[derive(Clone, Copy)]
+struct Subject<'a> {
+    sender: &'a str,
+    msg_id: &'a str,
 }
 
 impl RuleEngine {
     /// Reads and validates a rules file.
     pub fn from_path(path: &Path) -> Result<Self, RulesError> {
-        Self::from_rules(RulesFile::from_path(path)?)
+        Self::load(path, None)
     }
 
-    /// Builds the engine from parsed rules.
+    /// Reads a rules file and builds an engine that keeps `previous`'s state (rate-limit
+    /// buckets, learned nicknames, the audit writer) where the new rules allow it.
+    pub(crate) fn load(path: &Path, previous: Option<&Self>) -> Result<Self, RulesError> {
+        let rules = RulesFile::from_path(path)?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut engine = Self::build(rules, dir, previous).map_err(|e| e.in_file(path))?;
+        engine.sources.insert(0, path.to_owned());
+        Ok(engine)
+    }
+
+    /// Builds the engine from parsed rules (files they name are relative to the working
+    /// directory).
     pub fn from_rules(rules: RulesFile) -> Result<Self, RulesError> {
+        Self::build(rules, Path::new("."), None)
+    }
+
+    fn build(
+        rules: RulesFile,
+        base_dir: &Path,
+        previous: Option<&Self>,
+    ) -> Result<Self, RulesError> {
+        let mut sources = Vec::new();
+        let words = WordFilter::new(&rules.word_lists, base_dir, &mut sources)?;
+        let links = rules.links.as_ref().map(Links::new).transpose()?;
+        let types = rules
+            .content_types
+            .as_ref()
+            .map(ContentTypes::new)
+            .transpose()?;
+        let rate = rules
+            .rate_limit
+            .as_ref()
+            .map(|spec| RateLimit::new(spec, previous.and_then(|p| p.rate.as_ref())))
+            .transpose()?;
+        let capacity = rules
+            .push
+            .as_ref()
+            .and_then(|p| p.nickname_cache_size)
+            .map_or(nicknames::DEFAULT_CAPACITY, |n| n.get() as usize);
+        let nicknames = match previous {
+            Some(p) if p.nicknames.capacity() == capacity => p.nicknames.clone(),
+            _ => Arc::new(Nicknames::new(capacity)),
+        };
+        let audit = rules
+            .audit
+            .as_ref()
+            .map(|spec| AuditLog::open(spec, base_dir, previous.and_then(|p| p.audit.as_ref())))
+            .transpose()?;
         Ok(Self {
-            words: WordFilter::new(&rules.word_lists)?,
-            push_title: rules.push.and_then(|p| p.title),
+            dry_run: rules.dry_run,
+            exempt: rules.exempt_user_ids.into_iter().collect(),
+            words,
+            links,
+            mutes: rules.mutes.as_ref().map(Mutes::new),
+            rate,
+            types,
+            limits: rules.limits.as_ref().map(Limits::new),
+            push: rules.push.as_ref().map(PushRules::new),
+            nicknames,
+            audit,
+            sources,
         })
+    }
+
+    /// The files the rules came from: the rules file, then the word files it names.
+    pub fn sources(&self) -> &[PathBuf] {
+        &self.sources
+    }
+
+    /// A one-line summary for logs.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} word lists ({} words), links: {}, mutes: {}, rate limit: {}, content types: {}, limits: {}, push: {}, audit: {}, dry-run: {}",
+            self.words.list_count(),
+            self.words.word_count(),
+            self.links.is_some(),
+            self.mutes.is_some(),
+            self.rate.is_some(),
+            self.types.is_some(),
+            self.limits.is_some(),
+            self.push.is_some(),
+            self.audit.is_some(),
+            self.dry_run,
+        )
+    }
+
+    fn masker(&self, by: MaskRef) -> &Masker {
+        const STAR: Masker = Masker::PerChar('*');
+        match by {
+            MaskRef::Word(n) => match &self.words.list(n).action {
+                Action::Mask(m) => m,
+                _ => &STAR,
+            },
+            MaskRef::Link => match self.links.as_ref().map(|l| &l.action) {
+                Some(LinkAction::Mask(m)) => m,
+                _ => &STAR,
+            },
+        }
+    }
+
+    /// Notes a refusing rule's match at `stage`, logged with `why`.
+    fn refuse_by<'e>(
+        &self,
+        rule: &'e Rule,
+        stage: Stage,
+        who: Subject<'_>,
+        why: &str,
+        d: &mut Decision<'e>,
+    ) -> ControlFlow<()> {
+        let enforced = rule.matched(stage, self.dry_run);
+        tracing::info!(rule = %rule.name, kind = rule.kind, stage = stage.label(), enforced,
+            sender = who.sender, msg = who.msg_id, why, "rule matched");
+        d.refuse(rule, enforced)
+    }
+
+    /// Mutes, rate limit, content types and content size.
+    fn who_may_speak<'e>(
+        &'e self,
+        m: &pb::Message,
+        stage: Stage,
+        who: Subject<'_>,
+        d: &mut Decision<'e>,
+    ) -> ControlFlow<()> {
+        if let Some(mutes) = &self.mutes {
+            let now = SystemTime::now();
+            if mutes.user(&m.sender_user_id, now) {
+                self.refuse_by(&mutes.rule, stage, who, "sender muted", d)?;
+            } else if mutes.group(&m.group_id, now) {
+                self.refuse_by(&mutes.rule, stage, who, "group muted", d)?;
+            }
+        }
+        if stage == Stage::BeforeSend
+            && let Some(rate) = &self.rate
+            && !rate.limiter.allow(&m.sender_user_id)
+        {
+            self.refuse_by(&rate.rule, stage, who, "rate limit exceeded", d)?;
+        }
+        if let Some(types) = &self.types
+            && !types.permits(m.session_type, m.content_type)
+        {
+            self.refuse_by(&types.rule, stage, who, "content type not allowed here", d)?;
+        }
+        if let Some(limits) = &self.limits
+            && limits.content_too_large(&m.content)
+        {
+            self.refuse_by(&limits.rule, stage, who, "content too large", d)?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Word lists (and, for messages, the link rule) over one text. Refusals go to `d`;
+    /// enforced masks to `spans` when `masks` (msg-modify and text fields).
+    #[allow(clippy::too_many_arguments)]
+    fn scan_text<'e>(
+        &'e self,
+        text: &str,
+        scope: Scope,
+        stage: Stage,
+        masks: bool,
+        who: Subject<'_>,
+        scratch: &mut Scratch,
+        d: &mut Decision<'e>,
+    ) -> ControlFlow<()> {
+        let Scratch { bufs, spans } = scratch;
+        let links = self.links.as_ref().filter(|_| scope == Scope::MESSAGES);
+        let (kept, stripped) = self.words.needs();
+        if kept || links.is_some() {
+            bufs.kept.fold(text, false);
+        }
+        if stripped {
+            bufs.stripped.fold(text, true);
+        }
+        let dry_run = self.dry_run;
+        let wanted = |a: &Action| masks || !matches!(a, Action::Mask(_));
+        self.words.scan(text, bufs, scope, wanted, |n, list, range| {
+            let enforced = list.rule.matched(stage, dry_run);
+            tracing::info!(rule = %list.rule.name, kind = list.rule.kind, stage = stage.label(),
+                enforced, sender = who.sender, msg = who.msg_id, "word matched");
+            tracing::debug!(rule = %list.rule.name, word = &text[range.clone()], "matched text");
+            match &list.action {
+                Action::Refuse => d.refuse(&list.rule, enforced),
+                Action::Mask(_) if enforced => {
+                    spans.push(MaskSpan {
+                        range,
+                        by: MaskRef::Word(n),
+                    });
+                    ControlFlow::Continue(())
+                }
+                Action::Mask(_) => {
+                    d.would.get_or_insert(&list.rule);
+                    ControlFlow::Continue(())
+                }
+                Action::Flag => ControlFlow::Continue(()),
+            }
+        })?;
+        if let Some(l) = links {
+            let refusing = matches!(l.action, LinkAction::Refuse);
+            if refusing || masks {
+                let kept = &bufs.kept;
+                l.scan(&kept.text, |folded| {
+                    let range = kept.original_range(text, folded);
+                    let enforced = l.rule.matched(stage, dry_run);
+                    tracing::info!(rule = %l.rule.name, stage = stage.label(), enforced,
+                        sender = who.sender, msg = who.msg_id, link = &text[range.clone()],
+                        "link outside the allow-list");
+                    if refusing {
+                        d.refuse(&l.rule, enforced)
+                    } else {
+                        if enforced {
+                            spans.push(MaskSpan {
+                                range,
+                                by: MaskRef::Link,
+                            });
+                        } else {
+                            d.would.get_or_insert(&l.rule);
+                        }
+                        ControlFlow::Continue(())
+                    }
+                })?;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The rules over a message at `stage`: the refusal, or for msg-modify the new content.
+    fn evaluate<'e>(&'e self, m: &pb::Message, stage: Stage) -> (Decision<'e>, Option<String>) {
+        let mut d = Decision::default();
+        if kinds::is_notification(m.content_type) {
+            return (d, None);
+        }
+        self.nicknames.learn(&m.sender_user_id, &m.sender_nickname);
+        let who = Subject {
+            sender: &m.sender_user_id,
+            msg_id: &m.client_msg_id,
+        };
+        let exempt = self.exempt.contains(m.sender_user_id.as_str());
+        if !exempt && self.who_may_speak(m, stage, who, &mut d).is_break() {
+            return (d, None);
+        }
+        let texts = Texts::of(m);
+        if !exempt
+            && let Some(limits) = &self.limits
+            && let Some(max) = limits.max_text_chars
+            && texts.char_count() > max
+            && self
+                .refuse_by(&limits.rule, stage, who, "text too long", &mut d)
+                .is_break()
+        {
+            return (d, None);
+        }
+        let masks = stage == Stage::MsgModify;
+        let mut masked: [Option<(&str, String)>; 3] = Default::default();
+        let refused = with_scratch(|s| {
+            for (slot, (key, text)) in masked.iter_mut().zip(texts.iter()) {
+                s.spans.clear();
+                if self
+                    .scan_text(text, Scope::MESSAGES, stage, masks, who, s, &mut d)
+                    .is_break()
+                {
+                    return true;
+                }
+                if !s.spans.is_empty() {
+                    *slot = Some((key, mask::apply(text, &mut s.spans, |r| self.masker(r))));
+                }
+            }
+            false
+        });
+        if refused || masked.iter().all(Option::is_none) {
+            return (d, None);
+        }
+        let content = text::rewrite(m, |key, _| {
+            masked
+                .iter_mut()
+                .flatten()
+                .find(|(k, _)| *k == key)
+                .map(|(_, t)| std::mem::take(t))
+        });
+        (d, content)
+    }
+
+    /// Counts a message decision and writes its audit line.
+    fn record(
+        &self,
+        rpc: Rpc,
+        m: &pb::Message,
+        d: &Decision<'_>,
+        outcome: Outcome,
+        operation_id: Option<&str>,
+    ) {
+        stats::message(rpc, m.session_type, m.content_type, outcome);
+        let Some(audit) = &self.audit else { return };
+        let after_send = matches!(rpc, Rpc::AfterSendSingleMsg | Rpc::AfterSendGroupMsg);
+        let (event, outcome_label, rule) = match (outcome, d.would) {
+            _ if after_send => ("sent", "continue", None),
+            (Outcome::Refuse, _) => ("decision", "refuse", d.refusal),
+            (Outcome::Modify, _) => ("decision", "modify", None),
+            (_, Some(r)) => ("decision", "dryRun", Some(r)),
+            _ => return,
+        };
+        let content = match audit.content() {
+            AuditContent::None => None,
+            AuditContent::Full => Some(Cow::Borrowed(m.content.as_str())),
+            AuditContent::Masked => Some(
+                text::rewrite(m, |_, t| self.mask_everything(t))
+                    .map_or(Cow::Borrowed(m.content.as_str()), Cow::Owned),
+            ),
+        };
+        audit.write(&Record {
+            time: SystemTime::now(),
+            event,
+            command: rpc.label(),
+            outcome: outcome_label,
+            rule: rule.map(|r| r.name.as_str()),
+            operation_id,
+            message: Some(MessageFields {
+                send_id: &m.sender_user_id,
+                recv_id: &m.receiver_user_id,
+                group_id: &m.group_id,
+                session_type: m.session_type,
+                content_type: m.content_type,
+                client_msg_id: &m.client_msg_id,
+                server_msg_id: &m.server_msg_id,
+                content_bytes: m.content.len(),
+                content,
+            }),
+            field: None,
+        });
+    }
+
+    /// `text` with every word-list match (any action) masked with `*`: the audit log's
+    /// `content: masked`.
+    fn mask_everything(&self, text: &str) -> Option<String> {
+        with_scratch(|s| {
+            let (kept, stripped) = self.words.needs();
+            if kept {
+                s.bufs.kept.fold(text, false);
+            }
+            if stripped {
+                s.bufs.stripped.fold(text, true);
+            }
+            s.spans.clear();
+            let Scratch { bufs, spans } = s;
+            let _ = self.words.scan(
+                text,
+                bufs,
+                Scope::MESSAGES,
+                |_| true,
+                |n, _, range| {
+                    spans.push(MaskSpan {
+                        range,
+                        by: MaskRef::Word(n),
+                    });
+                    ControlFlow::Continue(())
+                },
+            );
+            (!spans.is_empty()).then(|| mask::apply(text, spans, |_| &Masker::PerChar('*')))
+        })
+    }
+
+    /// Counts and audits an offline-push decision.
+    fn record_push(&self, push: &pb::PushMessage, response: &pb::BeforeOfflinePushResponse) {
+        let outcome = if response.refuse.is_some() {
+            Outcome::Refuse
+        } else if response.target_user_ids.is_some() || response.offline_push_info.is_some() {
+            Outcome::Modify
+        } else {
+            Outcome::Continue
+        };
+        stats::message(
+            Rpc::BeforeOfflinePush,
+            push.session_type,
+            push.content_type,
+            outcome,
+        );
+        if let (Some(audit), Some(refusal)) = (&self.audit, &response.refuse) {
+            audit.write(&Record {
+                time: SystemTime::now(),
+                event: "decision",
+                command: Rpc::BeforeOfflinePush.label(),
+                outcome: "refuse",
+                rule: Some(refusal.err_dlt.trim_start_matches("matched rule: ")),
+                operation_id: None,
+                message: Some(MessageFields {
+                    send_id: &push.sender_user_id,
+                    recv_id: "",
+                    group_id: &push.group_id,
+                    session_type: push.session_type,
+                    content_type: push.content_type,
+                    client_msg_id: &push.client_msg_id,
+                    server_msg_id: "",
+                    content_bytes: push.content.len(),
+                    content: None,
+                }),
+                field: None,
+            });
+        }
+    }
+}
+
+/// The before-send RPC a message went through.
+fn before_send_rpc(m: &pb::Message) -> Rpc {
+    match pb::SessionType::try_from(m.session_type) {
+        Ok(pb::SessionType::Group | pb::SessionType::WriteGroup) => Rpc::BeforeSendGroupMsg,
+        _ => Rpc::BeforeSendSingleMsg,
     }
 }
 
 impl Engine for RuleEngine {
     fn check_message(&self, message: &pb::Message) -> Option<pb::Refusal> {
-        let text = text::of(message)?;
-        self.words.refusal(&text).map(words::WordList::refusal)
+        let (d, _) = self.evaluate(message, Stage::BeforeSend);
+        let outcome = if d.refusal.is_some() {
+            Outcome::Refuse
+        } else {
+            Outcome::Continue
+        };
+        self.record(before_send_rpc(message), message, &d, outcome, None);
+        d.refusal.map(Rule::refusal)
     }
 
     fn modify_message(&self, message: &pb::Message) -> pb::BeforeMsgModifyResponse {
-        let mut response = pb::BeforeMsgModifyResponse::default();
-        // Also refuse here: OpenIM may have the before-send callback disabled.
-        if let Some(refusal) = self.check_message(message) {
-            response.refuse = Some(refusal);
-            return response;
-        }
-        response.content = text::rewrite(message, |t| self.words.mask(t));
+        // Refuse here too: OpenIM may have the before-send callbacks disabled.
+        let (d, content) = self.evaluate(message, Stage::MsgModify);
+        let response = pb::BeforeMsgModifyResponse {
+            refuse: d.refusal.map(Rule::refusal),
+            content,
+            ..Default::default()
+        };
+        let outcome = if response.refuse.is_some() {
+            Outcome::Refuse
+        } else if response.content.is_some() {
+            Outcome::Modify
+        } else {
+            Outcome::Continue
+        };
+        self.record(Rpc::BeforeMsgModify, message, &d, outcome, None);
         response
     }
 
     fn offline_push(&self, push: &pb::PushMessage) -> pb::BeforeOfflinePushResponse {
-        let mut response = pb::BeforeOfflinePushResponse::default();
-        if let Some(title) = &self.push_title {
-            // The reply replaces all push texts: start from the message's own.
-            let mut info = push.offline_push_info.clone().unwrap_or_default();
-            info.title.clone_from(title);
-            response.offline_push_info = Some(info);
-        }
+        let response = match &self.push {
+            Some(rules) => rules.decide(
+                push,
+                self.mutes.as_ref(),
+                &self.nicknames,
+                self.dry_run,
+                SystemTime::now(),
+            ),
+            None => pb::BeforeOfflinePushResponse::default(),
+        };
+        self.record_push(push, &response);
         response
     }
 
     fn message_sent(&self, kind: AfterSend, context: &pb::CallbackContext, message: &pb::Message) {
-        tracing::debug!(
-            ?kind,
-            operation_id = %context.operation_id,
-            server_msg_id = %message.server_msg_id,
-            content_type = message.content_type,
-            "message sent"
-        );
+        self.nicknames
+            .learn(&message.sender_user_id, &message.sender_nickname);
+        let rpc = match kind {
+            AfterSend::Single => Rpc::AfterSendSingleMsg,
+            AfterSend::Group => Rpc::AfterSendGroupMsg,
+        };
+        let op = Some(context.operation_id.as_str()).filter(|o| !o.is_empty());
+        self.record(rpc, message, &Decision::default(), Outcome::Continue, op);
+    }
+
+    fn check_text(&self, field: TextField, text: &str) -> TextVerdict {
+        let who = Subject {
+            sender: "",
+            msg_id: field.name(),
+        };
+        let mut d = Decision::default();
+        let verdict = with_scratch(|s| {
+            s.spans.clear();
+            let _ = self.scan_text(text, Scope::field(field), Stage::Text, true, who, s, &mut d);
+            if let Some(rule) = d.refusal {
+                return TextVerdict::Refuse(rule.refusal());
+            }
+            let Some(first) = s.spans.first() else {
+                return TextVerdict::Pass;
+            };
+            if !field.rewritable() {
+                // OpenIM would not apply a masked text: refuse with the masking list's error.
+                let rule = match first.by {
+                    MaskRef::Word(n) => &self.words.list(n).rule,
+                    MaskRef::Link => return TextVerdict::Pass,
+                };
+                return TextVerdict::Refuse(rule.refusal());
+            }
+            TextVerdict::Replace(mask::apply(text, &mut s.spans, |r| self.masker(r)))
+        });
+        let outcome = match verdict {
+            TextVerdict::Pass => Outcome::Continue,
+            TextVerdict::Replace(_) => Outcome::Modify,
+            TextVerdict::Refuse(_) => Outcome::Refuse,
+        };
+        stats::text(field, outcome);
+        if let Some(audit) = &self.audit
+            && (outcome != Outcome::Continue || d.would.is_some())
+        {
+            audit.write(&Record {
+                time: SystemTime::now(),
+                event: "text",
+                command: "checkText",
+                outcome: match outcome {
+                    Outcome::Refuse => "refuse",
+                    Outcome::Modify => "modify",
+                    _ => "dryRun",
+                },
+                rule: d.refusal.or(d.would).map(|r| r.name.as_str()),
+                operation_id: None,
+                message: None,
+                field: Some(field.name()),
+            });
+        }
+        verdict
+    }
+
+    fn shutdown(&self) {
+        if let Some(audit) = &self.audit {
+            audit.flush();
+        }
+    }
+
+    fn maintain(&self) {
+        if let Some(rate) = &self.rate {
+            rate.limiter.sweep();
+            metrics::gauge!("openim_policy_rate_limit_senders").set(rate.limiter.tracked() as f64);
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

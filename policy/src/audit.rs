@@ -1,0 +1,467 @@
+//! The audit log: JSON lines of decisions and sent messages, written by a thread of its own so
+//! that a slow disk never slows an RPC.
+//!
+//! The RPC thread serialises one line (one allocation) and hands it over a bounded channel with
+//! `try_send`; when the channel is full the line is dropped and counted
+//! (`openim_policy_audit_dropped_total`), never waited for. The writer thread appends lines
+//! through a buffer, flushes whenever the channel is empty, and rotates by size: `audit.jsonl`
+//! becomes `audit.jsonl.1`, `.1` becomes `.2`, ... up to `keepFiles`.
+
+use std::{
+    borrow::Cow,
+    fs::{File, OpenOptions},
+    io::{self, BufWriter, Write},
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+        mpsc::{self, Receiver, SyncSender, TrySendError},
+    },
+    time::SystemTime,
+};
+
+use metrics::Counter;
+use serde::{Serialize, Serializer};
+
+use crate::rules::{AuditContent, AuditSpec, RulesError};
+
+/// Default size at which the file is rotated.
+const DEFAULT_MAX_FILE_SIZE: u64 = 100 << 20;
+/// Default number of rotated files kept.
+const DEFAULT_KEEP_FILES: u32 = 5;
+/// Default number of lines waiting to be written.
+const DEFAULT_QUEUE: usize = 10_000;
+
+enum Msg {
+    Line(String),
+    /// Write everything before this, then answer.
+    Flush(mpsc::Sender<()>),
+}
+
+/// Where lines go: the rotating file, or a test's sink.
+pub(crate) trait Sink: Send + 'static {
+    /// Appends one line (without its newline).
+    fn write_line(&mut self, line: &str) -> io::Result<()>;
+    /// Makes what was written durable enough (the OS has it).
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// An open audit log.
+pub(crate) struct AuditLog {
+    tx: SyncSender<Msg>,
+    spec: AuditSpec,
+    base_dir: PathBuf,
+    dropped: AtomicU64,
+    dropped_counter: Counter,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("path", &self.spec.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLog {
+    /// Opens (creates) the file of `spec`, relative to `base_dir`, and starts its writer; reuses
+    /// `previous` when it is the same log.
+    pub(crate) fn open(
+        spec: &AuditSpec,
+        base_dir: &Path,
+        previous: Option<&Arc<Self>>,
+    ) -> Result<Arc<Self>, RulesError> {
+        if let Some(p) = previous
+            && p.spec == *spec
+            && p.base_dir == base_dir
+        {
+            return Ok(p.clone());
+        }
+        let path = base_dir.join(&spec.path);
+        let file = RotatingFile::open(
+            path.clone(),
+            spec.max_file_size.map_or(DEFAULT_MAX_FILE_SIZE, |s| s.0),
+            spec.keep_files.unwrap_or(DEFAULT_KEEP_FILES),
+        )
+        .map_err(|source| RulesError::Read { path, source })?;
+        let queue = spec.queue_size.map_or(DEFAULT_QUEUE, |n| n.get() as usize);
+        Ok(Arc::new(Self::start(spec.clone(), base_dir, file, queue)))
+    }
+
+    /// Starts a writer thread writing to `sink`.
+    pub(crate) fn start(spec: AuditSpec, base_dir: &Path, sink: impl Sink, queue: usize) -> Self {
+        let (tx, rx) = mpsc::sync_channel(queue);
+        std::thread::Builder::new()
+            .name("openim-policy-audit".into())
+            .spawn(move || run(&rx, sink))
+            .expect("cannot start the audit writer thread");
+        Self {
+            tx,
+            spec,
+            base_dir: base_dir.to_owned(),
+            dropped: AtomicU64::new(0),
+            dropped_counter: metrics::counter!("openim_policy_audit_dropped_total"),
+        }
+    }
+
+    /// What to write of message contents.
+    pub(crate) fn content(&self) -> AuditContent {
+        self.spec.content
+    }
+
+    /// Queues `record`, or drops it when the queue is full. Never blocks.
+    pub(crate) fn write(&self, record: &Record<'_>) {
+        let line = match serde_json::to_string(record) {
+            Ok(line) => line,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot serialise an audit record");
+                return;
+            }
+        };
+        match self.tx.try_send(Msg::Line(line)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.dropped_counter.increment(1);
+                if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                    tracing::warn!(
+                        "audit log queue full: dropping audit lines (counted in openim_policy_audit_dropped_total)"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Lines dropped so far.
+    #[cfg(test)]
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every line queued so far is written (blocks: not for RPC threads).
+    pub(crate) fn flush(&self) {
+        let (tx, rx) = mpsc::channel();
+        if self.tx.send(Msg::Flush(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+}
+
+/// The writer thread: until every sender is gone.
+fn run(rx: &Receiver<Msg>, mut sink: impl Sink) {
+    let written = metrics::counter!("openim_policy_audit_lines_total");
+    let errors = metrics::counter!("openim_policy_audit_errors_total");
+    let mut failing = false;
+    let mut report = |result: io::Result<()>| match result {
+        Ok(()) => failing = false,
+        Err(e) => {
+            errors.increment(1);
+            if !failing {
+                tracing::warn!(error = %e, "cannot write the audit log");
+            }
+            failing = true;
+        }
+    };
+    while let Ok(msg) = rx.recv() {
+        let mut next = Some(msg);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Line(line) => {
+                    written.increment(1);
+                    report(sink.write_line(&line));
+                }
+                Msg::Flush(done) => {
+                    report(sink.flush());
+                    let _ = done.send(());
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        report(sink.flush());
+    }
+    report(sink.flush());
+}
+
+/// The audit file, rotated by size.
+struct RotatingFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+    size: u64,
+    max_size: u64,
+    keep: u32,
+}
+
+impl RotatingFile {
+    fn open(path: PathBuf, max_size: u64, keep: u32) -> io::Result<Self> {
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let size = file.metadata()?.len();
+        Ok(Self {
+            path,
+            out: BufWriter::new(file),
+            size,
+            max_size,
+            keep,
+        })
+    }
+
+    fn numbered(&self, n: u32) -> PathBuf {
+        let mut name = self.path.clone().into_os_string();
+        name.push(format!(".{n}"));
+        name.into()
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        self.out.flush()?;
+        if self.keep == 0 {
+            let file = OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&self.path)?;
+            self.out = BufWriter::new(file);
+        } else {
+            for n in (1..self.keep).rev() {
+                match std::fs::rename(self.numbered(n), self.numbered(n + 1)) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+            std::fs::rename(&self.path, self.numbered(1))?;
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            self.out = BufWriter::new(file);
+        }
+        self.size = 0;
+        Ok(())
+    }
+}
+
+impl Sink for RotatingFile {
+    fn write_line(&mut self, line: &str) -> io::Result<()> {
+        let len = line.len() as u64 + 1;
+        if self.size > 0 && self.size + len > self.max_size {
+            self.rotate()?;
+        }
+        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.size += len;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn rfc3339<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_millis(*t))
+}
+
+/// One audit line. Keys follow OpenIM's JSON (`sendID`, `serverMsgID`, ...).
+#[derive(Debug, Serialize)]
+pub(crate) struct Record<'a> {
+    /// When.
+    #[serde(serialize_with = "rfc3339")]
+    pub(crate) time: SystemTime,
+    /// `decision` (a before-callback's decision that was not a plain continue), `sent` (an
+    /// after-send event) or `text` (a text-field decision).
+    pub(crate) event: &'static str,
+    /// The callback.
+    pub(crate) command: &'static str,
+    /// `refuse`, `modify`, `continue`, or `dryRun` (a rule in dry-run matched: it would have
+    /// refused or changed something).
+    pub(crate) outcome: &'static str,
+    /// The rule that decided (or would have).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) rule: Option<&'a str>,
+    /// OpenIM's operation ID, where the callback has it.
+    #[serde(rename = "operationID", skip_serializing_if = "Option::is_none")]
+    pub(crate) operation_id: Option<&'a str>,
+    /// The message, for message events.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub(crate) message: Option<MessageFields<'a>>,
+    /// The text field, for text events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) field: Option<&'static str>,
+}
+
+/// The message part of an audit line.
+#[derive(Debug, Serialize)]
+pub(crate) struct MessageFields<'a> {
+    /// Sender.
+    #[serde(rename = "sendID")]
+    pub(crate) send_id: &'a str,
+    /// Receiver (one-to-one chats).
+    #[serde(rename = "recvID")]
+    pub(crate) recv_id: &'a str,
+    /// Group (group chats).
+    #[serde(rename = "groupID")]
+    pub(crate) group_id: &'a str,
+    /// Session type number.
+    #[serde(rename = "sessionType")]
+    pub(crate) session_type: i32,
+    /// Content type number.
+    #[serde(rename = "contentType")]
+    pub(crate) content_type: i32,
+    /// Client message ID.
+    #[serde(rename = "clientMsgID")]
+    pub(crate) client_msg_id: &'a str,
+    /// Server message ID.
+    #[serde(rename = "serverMsgID")]
+    pub(crate) server_msg_id: &'a str,
+    /// Size of the content in bytes.
+    #[serde(rename = "contentBytes")]
+    pub(crate) content_bytes: usize,
+    /// The content, as `audit.content` says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) content: Option<Cow<'a, str>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    fn spec(path: &str) -> AuditSpec {
+        crate::rules::RulesFile::parse(&format!("audit: {{path: {path}}}\n"))
+            .unwrap()
+            .audit
+            .unwrap()
+    }
+
+    fn record(event: &'static str) -> Record<'static> {
+        Record {
+            time: SystemTime::UNIX_EPOCH,
+            event,
+            command: "afterSendSingleMsg",
+            outcome: "continue",
+            rule: None,
+            operation_id: Some("op-1"),
+            message: Some(MessageFields {
+                send_id: "u1",
+                recv_id: "u2",
+                group_id: "",
+                session_type: 1,
+                content_type: 101,
+                client_msg_id: "c",
+                server_msg_id: "s",
+                content_bytes: 17,
+                content: Some(Cow::Borrowed(r#"{"content":"hi"}"#)),
+            }),
+            field: None,
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("openim-policy-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn lines_are_json_with_openim_keys() {
+        let line = serde_json::to_string(&record("sent")).unwrap();
+        assert_eq!(
+            line,
+            r#"{"time":"1970-01-01T00:00:00.000Z","event":"sent","command":"afterSendSingleMsg","outcome":"continue","operationID":"op-1","sendID":"u1","recvID":"u2","groupID":"","sessionType":1,"contentType":101,"clientMsgID":"c","serverMsgID":"s","contentBytes":17,"content":"{\"content\":\"hi\"}"}"#
+        );
+    }
+
+    #[test]
+    fn the_file_is_rotated_by_size_keeping_n_files() {
+        let dir = temp_dir("audit-rotate");
+        let one = serde_json::to_string(&record("sent")).unwrap().len() as u64 + 1;
+        let mut s = spec("audit.jsonl");
+        s.max_file_size = Some(crate::rules::ByteSize(one * 2));
+        s.keep_files = Some(2);
+        let log = AuditLog::open(&s, &dir, None).unwrap();
+        for _ in 0..7 {
+            log.write(&record("sent"));
+        }
+        log.flush();
+        let lines = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .map(|t| t.lines().count())
+                .unwrap_or(0)
+        };
+        assert_eq!(
+            (
+                lines("audit.jsonl"),
+                lines("audit.jsonl.1"),
+                lines("audit.jsonl.2")
+            ),
+            (1, 2, 2)
+        );
+        assert!(!dir.join("audit.jsonl.3").exists());
+        let first = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+        assert!(serde_json::from_str::<serde_json::Value>(first.trim()).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unwritable_path_is_a_rules_error() {
+        let e = AuditLog::open(
+            &spec("/nonexistent-dir/x/audit.jsonl"),
+            Path::new("/"),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/nonexistent-dir/x/audit.jsonl"), "{e}");
+    }
+
+    /// A sink stuck until the test lets it go: a disk that does not answer.
+    struct Stuck {
+        gate: Arc<Mutex<()>>,
+        lines: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Sink for Stuck {
+        fn write_line(&mut self, line: &str) -> io::Result<()> {
+            drop(self.gate.lock().unwrap());
+            self.lines.lock().unwrap().push(line.to_owned());
+            Ok(())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_disk_drops_and_counts_lines_instead_of_blocking() {
+        let gate = Arc::new(Mutex::new(()));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let held = gate.lock().unwrap();
+        let log = AuditLog::start(
+            spec("unused"),
+            Path::new("."),
+            Stuck {
+                gate: gate.clone(),
+                lines: lines.clone(),
+            },
+            4,
+        );
+        // The writer takes at most one line and then waits on the disk; the queue holds 4.
+        for _ in 0..100 {
+            log.write(&record("sent"));
+        }
+        assert!(log.dropped() >= 95, "dropped {}", log.dropped());
+        drop(held);
+        log.flush();
+        let written = lines.lock().unwrap().len() as u64;
+        assert_eq!(written + log.dropped(), 100);
+    }
+
+    #[test]
+    fn the_same_log_is_reused_across_reloads() {
+        let dir = temp_dir("audit-reuse");
+        let a = AuditLog::open(&spec("a.jsonl"), &dir, None).unwrap();
+        let b = AuditLog::open(&spec("a.jsonl"), &dir, Some(&a)).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = AuditLog::open(&spec("c.jsonl"), &dir, Some(&a)).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

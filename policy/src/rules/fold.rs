@@ -1,0 +1,210 @@
+//! Text folding for matching: the form in which words and message text are compared, with a map
+//! back to the original text so that a match can be masked where the user wrote it.
+//!
+//! Folding, character by character:
+//! - compatibility decomposition (the "K" of NFKC): full-width `ＡＢＣ１` is `abc1`, half-width
+//!   `ｶ` is `カ`, `①` is `1`, ligatures come apart. Comparing decomposed forms matches exactly
+//!   the texts whose NFKC forms are equal (NFKC and NFKD have the same equivalence classes), and
+//!   is done per character so every folded byte knows the character it came from;
+//! - lower case (Unicode `to_lowercase`);
+//! - optionally, separators dropped: every character that is not a letter, a combining mark or
+//!   a digit (spaces, punctuation, symbols and emoji, zero-width and other format characters), so
+//!   that `b.a.d`, `b a d`, `b\u{200b}ad` and `坏-词` read as `bad` and `坏词`.
+//!
+//! Not covered: look-alike letters from other scripts (Cyrillic `а` for Latin `a`) and
+//! Traditional/Simplified Chinese variants; list both forms.
+
+use std::ops::Range;
+
+use unicode_normalization::char::decompose_compatible;
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+
+/// A folded text and, for each of its bytes, where the character it came from starts in the
+/// original text.
+#[derive(Debug, Default)]
+pub(crate) struct Folded {
+    /// The folded text.
+    pub(crate) text: String,
+    /// Original byte offset of the character each folded byte came from. `u32`: requests are
+    /// capped far below 4 GiB (16 MiB), and it halves the map.
+    src: Vec<u32>,
+}
+
+/// Whether `c` separates words rather than being part of one: not a letter, mark or digit.
+pub(crate) fn is_separator(c: char) -> bool {
+    if c.is_ascii() {
+        return !c.is_ascii_alphanumeric();
+    }
+    !matches!(
+        c.general_category_group(),
+        GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark | GeneralCategoryGroup::Number
+    )
+}
+
+/// CJK unified ideographs (the bulk of Chinese text): no decomposition, no case, letters. Skips
+/// the table look-ups for them.
+fn is_plain_ideograph(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}')
+}
+
+impl Folded {
+    /// Folds `original` into this buffer, replacing what it held; keeps the allocations.
+    pub(crate) fn fold(&mut self, original: &str, drop_separators: bool) {
+        self.text.clear();
+        self.src.clear();
+        self.text.reserve(original.len());
+        self.src.reserve(original.len());
+        for (at, c) in original.char_indices() {
+            // Requests are far smaller than 4 GiB; saturate rather than wrap if one is not.
+            let at = u32::try_from(at).unwrap_or(u32::MAX);
+            if c.is_ascii() {
+                if !drop_separators || c.is_ascii_alphanumeric() {
+                    self.text.push(c.to_ascii_lowercase());
+                    self.src.push(at);
+                }
+            } else if is_plain_ideograph(c) {
+                self.push(c, at);
+            } else {
+                decompose_compatible(c, |d| {
+                    for l in d.to_lowercase() {
+                        if !(drop_separators && is_separator(l)) {
+                            self.push(l, at);
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    fn push(&mut self, c: char, at: u32) {
+        self.text.push(c);
+        self.src.extend(std::iter::repeat_n(at, c.len_utf8()));
+    }
+
+    /// The range of `original` (the text last folded) that the folded range `folded` came from:
+    /// whole original characters, from the first one matched to the last.
+    pub(crate) fn original_range(&self, original: &str, folded: Range<usize>) -> Range<usize> {
+        debug_assert!(folded.start < folded.end && folded.end <= self.src.len());
+        let start = self.src[folded.start] as usize;
+        let last = self.src[folded.end - 1] as usize;
+        let end = last + original[last..].chars().next().map_or(0, char::len_utf8);
+        start..end
+    }
+
+    /// Releases memory after an unusually large text, so a long-lived buffer stays small.
+    pub(crate) fn trim(&mut self, keep: usize) {
+        if self.text.capacity() > keep {
+            self.text = String::new();
+            self.src = Vec::new();
+        }
+    }
+}
+
+/// Folds a word of a word list the way message text is folded.
+pub(crate) fn fold_word(word: &str, drop_separators: bool) -> String {
+    let mut f = Folded::default();
+    f.fold(word, drop_separators);
+    f.text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fold(s: &str, drop: bool) -> String {
+        fold_word(s, drop)
+    }
+
+    #[test]
+    fn full_width_and_case_fold_to_lower_ascii() {
+        assert_eq!(fold("ＢＵＹ　Ｎｏｗ！", false), "buy now!");
+        assert_eq!(fold("ＳＰＡＭ．ｅｘａｍｐｌｅ", false), "spam.example");
+        assert_eq!(fold("Straße ÉTÉ", false), fold("straße été", false));
+    }
+
+    #[test]
+    fn half_width_katakana_matches_full_width() {
+        assert_eq!(fold("ﾊﾞｶ", false), fold("バカ", false));
+        assert_ne!(
+            fold("ハカ", false),
+            fold("バカ", false),
+            "the voiced mark counts"
+        );
+    }
+
+    #[test]
+    fn compatibility_characters_fold_to_their_plain_form() {
+        assert_eq!(fold("①②", false), "12");
+        assert_eq!(fold("ﬁne", false), "fine");
+        assert_eq!(fold("㈱", false), "(株)");
+        // Precomposed and combining forms are the same text.
+        assert_eq!(fold("caf\u{e9}", false), fold("cafe\u{301}", false));
+    }
+
+    #[test]
+    fn chinese_text_is_kept_as_is() {
+        assert_eq!(fold("这是坏词吗", false), "这是坏词吗");
+    }
+
+    #[test]
+    fn dropping_separators_removes_what_is_inserted_to_dodge_a_filter() {
+        for dodge in [
+            "b.a.d",
+            "b a d",
+            "B-A-D",
+            "b\u{200b}a\u{200d}d",
+            "b_a*d",
+            "b😀a😀d",
+            "ｂ．ａ．ｄ",
+        ] {
+            assert_eq!(fold(dodge, true), "bad", "{dodge:?}");
+        }
+        for dodge in [
+            "坏-词",
+            "坏 词",
+            "坏，词",
+            "坏・词",
+            "坏　词",
+            "坏\u{3000}词",
+        ] {
+            assert_eq!(fold(dodge, true), "坏词", "{dodge:?}");
+        }
+        // Letters, marks and digits stay.
+        assert_eq!(fold("a1é", true), fold("a1é", false));
+    }
+
+    #[test]
+    fn ranges_map_back_to_whole_original_characters() {
+        let original = "Hi ＢＡＤ guy";
+        let mut f = Folded::default();
+        f.fold(original, false);
+        let at = f.text.find("bad").unwrap();
+        let r = f.original_range(original, at..at + 3);
+        assert_eq!(&original[r], "ＢＡＤ");
+
+        let original = "x b.a.d y 坏-词!";
+        f.fold(original, true);
+        let at = f.text.find("bad").unwrap();
+        assert_eq!(&original[f.original_range(original, at..at + 3)], "b.a.d");
+        let at = f.text.find("坏词").unwrap();
+        assert_eq!(
+            &original[f.original_range(original, at..at + "坏词".len())],
+            "坏-词"
+        );
+
+        // A match inside a decomposed character covers the whole character.
+        let original = "①";
+        f.fold(original, false);
+        assert_eq!(&original[f.original_range(original, 0..1)], "①");
+    }
+
+    #[test]
+    fn the_buffer_is_reused_and_trimmed_after_a_large_text() {
+        let mut f = Folded::default();
+        f.fold(&"a".repeat(1000), false);
+        f.fold("b", false);
+        assert_eq!(f.text, "b");
+        f.trim(100);
+        assert_eq!(f.text.capacity(), 0);
+    }
+}
