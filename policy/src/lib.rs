@@ -22,10 +22,13 @@ mod stats;
 use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
 use policy_proto::v1::{
+    friend_service_server::FriendServiceServer, group_service_server::GroupServiceServer,
     message_service_server::MessageServiceServer, push_service_server::PushServiceServer,
+    user_service_server::UserServiceServer,
 };
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
 use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
@@ -125,6 +128,15 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
+/// The contract's services this policy serves (the others answer UNIMPLEMENTED everywhere).
+const SERVICES: [&str; 5] = [
+    MessageServiceServer::<PolicyService>::NAME,
+    PushServiceServer::<PolicyService>::NAME,
+    UserServiceServer::<PolicyService>::NAME,
+    FriendServiceServer::<PolicyService>::NAME,
+    GroupServiceServer::<PolicyService>::NAME,
+];
+
 /// Sets the health of each policy service, then of the server as a whole ("", last, so that
 /// a watcher of "" sees every service in the same state).
 async fn set_health(health: &HealthReporter, ready: bool) {
@@ -133,20 +145,8 @@ async fn set_health(health: &HealthReporter, ready: bool) {
     } else {
         ServingStatus::NotServing
     };
-    if ready {
-        health
-            .set_serving::<MessageServiceServer<PolicyService>>()
-            .await;
-        health
-            .set_serving::<PushServiceServer<PolicyService>>()
-            .await;
-    } else {
-        health
-            .set_not_serving::<MessageServiceServer<PolicyService>>()
-            .await;
-        health
-            .set_not_serving::<PushServiceServer<PolicyService>>()
-            .await;
+    for service in SERVICES {
+        health.set_service_status(service, status).await;
     }
     health.set_service_status("", status).await;
 }
@@ -229,7 +229,16 @@ pub async fn serve(
         .add_service(
             MessageServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
-        .add_service(PushServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .add_service(
+            PushServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            UserServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            FriendServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(GroupServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
         .map_err(std::io::Error::other);

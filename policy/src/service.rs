@@ -3,6 +3,8 @@
 //! outcome (`openim_policy_decisions_total`); while the policy has no rules (see
 //! [`crate::live`]) every call answers UNAVAILABLE, so the shim applies its failure mode.
 
+mod text;
+
 use std::sync::Arc;
 
 use policy_proto::v1::{

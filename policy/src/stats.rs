@@ -21,16 +21,36 @@ pub(crate) enum Rpc {
     AfterSendSingleMsg,
     AfterSendGroupMsg,
     BeforeOfflinePush,
+    BeforeUserRegister,
+    BeforeUpdateUserInfo,
+    BeforeUpdateUserInfoEx,
+    BeforeAddFriend,
+    BeforeSetFriendRemark,
+    BeforeCreateGroup,
+    BeforeSetGroupInfo,
+    BeforeSetGroupInfoEx,
+    BeforeSetGroupMemberInfo,
+    BeforeApplyJoinGroup,
 }
 
 impl Rpc {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 16] = [
         Self::BeforeSendSingleMsg,
         Self::BeforeSendGroupMsg,
         Self::BeforeMsgModify,
         Self::AfterSendSingleMsg,
         Self::AfterSendGroupMsg,
         Self::BeforeOfflinePush,
+        Self::BeforeUserRegister,
+        Self::BeforeUpdateUserInfo,
+        Self::BeforeUpdateUserInfoEx,
+        Self::BeforeAddFriend,
+        Self::BeforeSetFriendRemark,
+        Self::BeforeCreateGroup,
+        Self::BeforeSetGroupInfo,
+        Self::BeforeSetGroupInfoEx,
+        Self::BeforeSetGroupMemberInfo,
+        Self::BeforeApplyJoinGroup,
     ];
 
     /// The callback's name (OpenIM's config key).
@@ -42,6 +62,16 @@ impl Rpc {
             Self::AfterSendSingleMsg => "afterSendSingleMsg",
             Self::AfterSendGroupMsg => "afterSendGroupMsg",
             Self::BeforeOfflinePush => "beforeOfflinePush",
+            Self::BeforeUserRegister => "beforeUserRegister",
+            Self::BeforeUpdateUserInfo => "beforeUpdateUserInfo",
+            Self::BeforeUpdateUserInfoEx => "beforeUpdateUserInfoEx",
+            Self::BeforeAddFriend => "beforeAddFriend",
+            Self::BeforeSetFriendRemark => "beforeSetFriendRemark",
+            Self::BeforeCreateGroup => "beforeCreateGroup",
+            Self::BeforeSetGroupInfo => "beforeSetGroupInfo",
+            Self::BeforeSetGroupInfoEx => "beforeSetGroupInfoEx",
+            Self::BeforeSetGroupMemberInfo => "beforeSetGroupMemberInfo",
+            Self::BeforeApplyJoinGroup => "beforeApplyJoinGroup",
         }
     }
 }
