@@ -267,6 +267,17 @@ def wait_port(port, proc, timeout=60):
     raise RuntimeError(f"port {port} never opened")
 
 
+def wait_file(path, proc, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
+        if os.path.exists(path):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{path} never appeared")
+
+
 def pin(cpu):
     if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
         return ["taskset", "-c", str(cpu)]
@@ -276,14 +287,17 @@ def pin(cpu):
 class Server:
     """A started server process (and its children), pinned to the servers' CPU."""
 
-    def __init__(self, name, cmd, port, env=None, cwd=None):
+    def __init__(self, name, cmd, port, env=None, cwd=None, ready_file=None):
         self.name = name
         full_env = dict(os.environ, RUST_LOG="warn", **(env or {}))
         log("start", name, ":", " ".join(cmd))
         self.proc = subprocess.Popen(pin(0) + cmd, env=full_env, cwd=cwd,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
-        wait_port(port, self.proc)
+        if ready_file:
+            wait_file(ready_file, self.proc)
+        else:
+            wait_port(port, self.proc)
 
     def tree(self):
         pids, frontier = {self.proc.pid}, [self.proc.pid]
@@ -341,19 +355,24 @@ class Server:
 # ---------------------------------------------------------------- systems
 
 
-def start_policy(bins, rules):
+def start_policy(bins, rules, unix=False):
+    """The policy on a TCP port, or on a Unix socket; returns it and the shim's --policy URL."""
     port = free_port()
-    cmd = [os.path.join(bins, "openim-policy"), "--listen", f"127.0.0.1:{port}"]
+    if unix:
+        sock = os.path.join(WORK, f"policy-{port}.sock")
+        listen, url = f"unix:{sock}", f"unix:{sock}"
+    else:
+        listen, url = f"127.0.0.1:{port}", f"http://127.0.0.1:{port}"
+    cmd = [os.path.join(bins, "openim-policy"), "--listen", listen]
     if rules:
         cmd += ["--rules", rules]
-    return Server("openim-policy", cmd, port), port
+    return Server("openim-policy", cmd, None if unix else port, ready_file=sock if unix else None), url
 
 
-def start_shim(bins, policy_port):
+def start_shim(bins, policy_url):
     port = free_port()
     data = os.path.join(WORK, f"shim-data-{port}")
-    cmd = [os.path.join(bins, "openim-shim"), "--listen", f"127.0.0.1:{port}",
-           "--policy", f"http://127.0.0.1:{policy_port}"]
+    cmd = [os.path.join(bins, "openim-shim"), "--listen", f"127.0.0.1:{port}", "--policy", policy_url]
     return Server("openim-shim", cmd, port, env={"OPENIM_SHIM_SPOOL_DIR": data}), port
 
 
@@ -364,16 +383,16 @@ def systems(bins, peers, rules):
         return [Server("baseline", [os.path.join(bins, "baseline"), "--listen", f"127.0.0.1:{port}"], port)], \
             f"http://127.0.0.1:{port}", False
 
-    def shim_with(rules_file):
+    def shim_with(rules_file, unix=False):
         def start():
-            policy, pport = start_policy(bins, rules_file)
-            shim, sport = start_shim(bins, pport)
+            policy, url = start_policy(bins, rules_file, unix)
+            shim, sport = start_shim(bins, url)
             return [shim, policy], f"http://127.0.0.1:{sport}", False
         return start
 
     def d():
-        policy, pport = start_policy(bins, rules)
-        return [policy], f"http://127.0.0.1:{pport}", True
+        policy, url = start_policy(bins, rules)
+        return [policy], url, True
 
     def peer(kind):
         def start():
@@ -393,7 +412,8 @@ def systems(bins, peers, rules):
         return start
 
     def f():
-        policy, pport = start_policy(bins, rules)
+        policy, url = start_policy(bins, rules)
+        pport = int(url.rsplit(":", 1)[1])
         descriptor = os.path.join(WORK, "openim_policy_v1.binpb")
         run([os.path.join(bins, "descriptor-set"), descriptor])
         port = free_port()
@@ -406,7 +426,9 @@ def systems(bins, peers, rules):
 
     out = [("a", "bare axum, static reply (upper bound)", a),
            ("b", "shim + no-op policy", shim_with(None)),
+           ("b-uds", "shim + no-op policy, Unix socket", shim_with(None, unix=True)),
            ("c", "shim + default policy, 10k words", shim_with(rules)),
+           ("c-uds", "shim + default policy, 10k words, Unix socket", shim_with(rules, unix=True)),
            ("d", "default policy over gRPC, no shim", d)]
     for kind, label in (("python", "peer: FastAPI + uvicorn"), ("node", "peer: Node http (cluster)"),
                         ("go", "peer: Go net/http")):
@@ -476,7 +498,7 @@ def table(results, args):
     r1, r2 = (f"rate{args.rates[0]}", f"rate{args.rates[-1]}")
     lines = [
         f"| system | max req/s (c={args.concurrency}) | × (a) | p50 / p90 / p99 / p99.9 µs @ {args.rates[0]}/s "
-        f"| p99 µs @ {args.rates[-1]}/s | after-ack p99 µs @ {args.rates[0]}/s | CPU % @ {args.rates[-1]}/s | peak RSS MB | errors |",
+        f"| p99 µs @ {args.rates[-1]}/s | after-ack p99 µs @ {args.rates[0]}/s | CPU % @ {args.rates[-1]}/s | peak RSS MB | errors (all runs) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
@@ -506,7 +528,7 @@ def chart(results, path):
         y = top + i * (bar + gap)
         rps = r["runs"]["max"]["throughput_rps"]
         w = (width - left - 90) * rps / peak
-        color = "#2b6cb0" if r["key"] in ("b", "c") else "#a0aec0"
+        color = "#2b6cb0" if r["key"][0] in ("b", "c") else "#a0aec0"
         label = f"({r['key']}) {r['label']}"
         out.append(f'<text x="10" y="{y + bar * 0.7}">{label}</text>')
         out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar}" fill="{color}"/>')
@@ -523,7 +545,7 @@ def main():
     p.add_argument("--warmup", default="2s")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--rates", type=int, nargs="+", default=[1000, 5000])
-    p.add_argument("--only", nargs="*", help="system keys to run (a b c d e-python e-node e-go f)")
+    p.add_argument("--only", nargs="*", help="system keys to run (a b b-uds c c-uds d e-python e-node e-go f)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--debug-build", action="store_true", help="use debug binaries (for trying the harness)")
     args = p.parse_args()
@@ -561,8 +583,11 @@ def main():
     print(md)
     failed = [r["key"] for r in results if any(x["errors"] or x["invalid"] for x in r["runs"].values())]
     if failed:
+        # Above a system's capacity errors are data (the table shows them); in the smoke run the
+        # rates are far below capacity, so an error there means the harness or a system broke.
         log("errors or invalid replies in:", ", ".join(failed))
-        sys.exit(1)
+        if args.smoke:
+            sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 mod audit;
 pub mod engine;
 pub mod exporter;
+pub mod listen;
 pub mod live;
 pub mod rules;
 pub mod service;
@@ -26,13 +27,14 @@ use policy_proto::v1::{
     message_service_server::MessageServiceServer, push_service_server::PushServiceServer,
     user_service_server::UserServiceServer,
 };
-use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio::{sync::watch, task::JoinHandle};
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tonic::server::NamedService;
 use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 pub use engine::{Engine, Passthrough, TextField, TextVerdict};
+pub use listen::{ListenAddr, Listener};
 pub use live::LiveRules;
 pub use rules::{RuleEngine, RulesError};
 use service::PolicyService;
@@ -166,10 +168,11 @@ impl Drop for Tasks {
 /// flight. Also reloads file rules (see [`live`]), keeps health in step with readiness, and
 /// runs the engine's housekeeping.
 pub async fn serve(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     policy: Policy,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let listener = listener.into();
     let mut ready = policy.readiness();
     let service = PolicyService::new(policy.engine.clone()).with_readiness(ready.clone());
 
@@ -211,7 +214,7 @@ pub async fn serve(
     tracing::info!(addr = %listener.local_addr()?,
         rules = ?policy.live.as_ref().map(|l| l.path()),
         ready = policy.is_ready(), "openim-policy ready");
-    let result = Server::builder()
+    let router = Server::builder()
         .trace_fn(|req| {
             tracing::info_span!(
                 "rpc",
@@ -238,10 +241,20 @@ pub async fn serve(
         .add_service(
             FriendServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
-        .add_service(GroupServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await
-        .map_err(std::io::Error::other);
+        .add_service(GroupServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES));
+    let result = match listener {
+        Listener::Tcp(l) => {
+            router
+                .serve_with_incoming_shutdown(TcpListenerStream::new(l), shutdown)
+                .await
+        }
+        Listener::Unix(l, _file) => {
+            router
+                .serve_with_incoming_shutdown(UnixListenerStream::new(l), shutdown)
+                .await
+        }
+    }
+    .map_err(std::io::Error::other);
     drop(tasks);
     let engine = policy.engine.clone();
     let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;

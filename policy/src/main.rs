@@ -7,7 +7,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::Context as _;
 use clap::Parser;
 use openim_common::{parse_duration, shutdown_signal, telemetry};
-use openim_policy::Policy;
+use openim_policy::{ListenAddr, Listener, Policy};
 use tokio::net::TcpListener;
 
 /// Command line of `openim-policy`.
@@ -18,9 +18,10 @@ use tokio::net::TcpListener;
     about = "Default gRPC policy service for OpenIM callbacks (contract openim.policy.v1)."
 )]
 struct Args {
-    /// Address to serve gRPC on.
+    /// Address to serve gRPC on: host:port, or unix:/path/to.sock for a policy next to the shim
+    /// (`openim-shim --policy unix:/path/to.sock`).
     #[arg(long, env = "OPENIM_POLICY_LISTEN", default_value = "0.0.0.0:50051")]
-    listen: SocketAddr,
+    listen: ListenAddr,
 
     /// Rules file (YAML; see examples/rules.yaml). Without one, every callback continues. It is
     /// reloaded on SIGHUP and when it (or a word file it names) changes.
@@ -48,8 +49,9 @@ struct Args {
     log_format: telemetry::LogFormat,
 }
 
-/// mimalloc instead of the system allocator: the request path makes many small, short-lived
-/// allocations, where glibc's malloc cost about 7% of the shim's CPU under load.
+/// mimalloc instead of the system allocator: decisions make many small, short-lived allocations
+/// (7% fewer instructions per decision under callgrind). Not in the shim, where it tripled the
+/// peak RSS (15 MB to 40 MB under load) for no measurable throughput gain.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -80,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         (rules, _) => Policy::load(rules.as_deref())?,
     }
     .with_reload_interval(args.reload_interval);
-    let listener = TcpListener::bind(args.listen)
+    let listener = Listener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     openim_policy::serve(listener, policy, shutdown).await?;

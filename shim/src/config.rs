@@ -57,7 +57,8 @@ pub enum OnErrorMode {
 /// Everything the shim needs to run.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// gRPC URL of the policy service.
+    /// gRPC URL of the policy service: http://host:port, or unix:/path/to.sock for a policy next
+    /// to the shim on a Unix domain socket.
     pub policy_url: String,
     /// Default deadline of a before-callback's policy call (sent as the gRPC deadline).
     pub timeout: Duration,
@@ -281,7 +282,8 @@ pub struct Args {
     #[arg(long, env = "OPENIM_SHIM_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
-    /// gRPC URL of the policy service.
+    /// gRPC URL of the policy service: http://host:port, or unix:/path/to.sock for a policy next
+    /// to the shim on a Unix domain socket.
     #[arg(long, env = "OPENIM_SHIM_POLICY", default_value = DEFAULT_POLICY)]
     pub policy: String,
 

@@ -11,11 +11,6 @@ use tokio::net::TcpListener;
 /// Exit status for an unusable configuration (as clap's for an invalid flag).
 const EXIT_USAGE: i32 = 2;
 
-/// mimalloc instead of the system allocator: the request path makes many small, short-lived
-/// allocations, where glibc's malloc cost about 7% of the shim's CPU under load.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

@@ -85,17 +85,35 @@ pub struct PolicyClient {
 }
 
 impl PolicyClient {
-    /// A client for the policy at `url` (e.g. `http://127.0.0.1:50051`). Connects lazily, so
-    /// the shim starts (and answers OpenIM per its failure mode) while the policy is down.
+    /// A client for the policy at `url`: `http://host:port`, or `unix:/path/to.sock` for a
+    /// policy next to the shim on a Unix domain socket (no TCP stack on either side). Connects
+    /// lazily, so the shim starts (and answers OpenIM per its failure mode) while the policy is
+    /// down.
     pub fn new(url: &str, connect_timeout: Duration) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(url.to_owned())?
+        let socket = url.strip_prefix("unix:").map(std::path::PathBuf::from);
+        // With a Unix socket the URI only names the HTTP/2 authority; the connector ignores it.
+        let uri = if socket.is_some() {
+            "http://policy.local"
+        } else {
+            url
+        };
+        let endpoint = Endpoint::from_shared(uri.to_owned())?
             .connect_timeout(connect_timeout)
             .tcp_nodelay(true)
             // Detect a dead policy connection while idle instead of on the next user message.
             .http2_keep_alive_interval(Duration::from_secs(20))
             .keep_alive_timeout(Duration::from_secs(5))
-            .keep_alive_while_idle(true)
-            .connect_lazy();
+            .keep_alive_while_idle(true);
+        let channel = match socket {
+            None => endpoint.connect_lazy(),
+            Some(path) => endpoint.connect_with_connector_lazy(tower::service_fn(move |_| {
+                let path = path.clone();
+                async move {
+                    let stream = tokio::net::UnixStream::connect(path).await?;
+                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+                }
+            })),
+        };
         Ok(Self { channel })
     }
 
