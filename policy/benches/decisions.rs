@@ -231,7 +231,11 @@ fn main() {
     // 1. The word scan alone: fold + Aho-Corasick, flag lists (match, count, change nothing).
     let inputs: Vec<&[u8]> = msgs.iter().map(|m| m.as_bytes()).collect();
     let f = measure(&inputs, rounds, |i| {
-        black_box(flag.check_text(TextField::GroupIntroduction, black_box(&msgs[i])));
+        black_box(flag.check_text(
+            &Default::default(),
+            TextField::GroupIntroduction,
+            black_box(&msgs[i]),
+        ));
     });
     report("word scan (10k words, separators ignored)", &f);
 
@@ -239,10 +243,14 @@ fn main() {
     let modify: Vec<pb::Message> = msgs.iter().map(|m| text_message(m)).collect();
     let masked = modify
         .iter()
-        .filter(|m| mask.modify_message(m).content.is_some())
+        .filter(|m| {
+            mask.modify_message(&Default::default(), m)
+                .content
+                .is_some()
+        })
         .count();
     let f = measure(&inputs, rounds, |i| {
-        black_box(mask.modify_message(black_box(&modify[i])));
+        black_box(mask.modify_message(&Default::default(), black_box(&modify[i])));
     });
     report("msg-modify decision (mask, 10k words)", &f);
 
@@ -269,12 +277,12 @@ fn main() {
     let request_inputs: Vec<&[u8]> = requests.iter().map(Vec::as_slice).collect();
     let refused = modify
         .iter()
-        .filter(|m| all.check_message(m).is_some())
+        .filter(|m| all.check_message(&Default::default(), m).is_some())
         .count();
     let f = measure(&request_inputs, rounds, |i| {
         let request =
             pb::BeforeSendSingleMsgRequest::decode(black_box(requests[i].as_slice())).unwrap();
-        let refuse = all.check_message(request.message.as_ref().unwrap());
+        let refuse = all.check_message(&Default::default(), request.message.as_ref().unwrap());
         black_box(pb::BeforeSendSingleMsgResponse { refuse }.encode_to_vec());
     });
     report("full before-send decision (all rules)", &f);
@@ -284,7 +292,7 @@ fn main() {
         .iter()
         .filter(|m| {
             !matches!(
-                flag.check_text(TextField::GroupIntroduction, m),
+                flag.check_text(&Default::default(), TextField::GroupIntroduction, m),
                 TextVerdict::Refuse(_)
             )
         })
@@ -300,7 +308,11 @@ fn main() {
         "{refused} of {} refused",
         msgs.len()
     );
-    let hit = mask.check_text(TextField::GroupIntroduction, &format!("x {} y", dict[0]));
+    let hit = mask.check_text(
+        &Default::default(),
+        TextField::GroupIntroduction,
+        &format!("x {} y", dict[0]),
+    );
     assert!(
         matches!(hit, TextVerdict::Replace(ref t) if t.contains('*')),
         "{hit:?}"

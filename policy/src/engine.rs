@@ -92,20 +92,33 @@ pub enum TextVerdict {
     Refuse(pb::Refusal),
 }
 
-/// A policy's decisions. See the module docs.
+/// A policy's decisions. See the module docs. Every method gets the request's context (OpenIM's
+/// operation ID and command) so that what it logs can be joined with OpenIM's logs.
 pub trait Engine: Send + Sync + 'static {
     /// Before a single or group message is sent: refuse it, or `None` to continue.
-    fn check_message(&self, _message: &pb::Message) -> Option<pb::Refusal> {
+    fn check_message(
+        &self,
+        _context: &pb::CallbackContext,
+        _message: &pb::Message,
+    ) -> Option<pb::Refusal> {
         None
     }
 
     /// Msg-modify: refuse, rewrite, or continue (the default response).
-    fn modify_message(&self, _message: &pb::Message) -> pb::BeforeMsgModifyResponse {
+    fn modify_message(
+        &self,
+        _context: &pb::CallbackContext,
+        _message: &pb::Message,
+    ) -> pb::BeforeMsgModifyResponse {
         pb::BeforeMsgModifyResponse::default()
     }
 
     /// Before an offline push: skip it, change targets or texts, or continue.
-    fn offline_push(&self, _push: &pb::PushMessage) -> pb::BeforeOfflinePushResponse {
+    fn offline_push(
+        &self,
+        _context: &pb::CallbackContext,
+        _push: &pb::PushMessage,
+    ) -> pb::BeforeOfflinePushResponse {
         pb::BeforeOfflinePushResponse::default()
     }
 
@@ -120,7 +133,12 @@ pub trait Engine: Send + Sync + 'static {
 
     /// A text a user wrote in `field`: pass, replace (rewritable fields only) or refuse. For the
     /// callbacks that carry such texts; the default passes everything.
-    fn check_text(&self, _field: TextField, _text: &str) -> TextVerdict {
+    fn check_text(
+        &self,
+        _context: &pb::CallbackContext,
+        _field: TextField,
+        _text: &str,
+    ) -> TextVerdict {
         TextVerdict::Pass
     }
 

@@ -153,6 +153,15 @@ async fn set_health(health: &HealthReporter, ready: bool) {
     health.set_service_status("", status).await;
 }
 
+/// At shutdown: tells watchers NOT_SERVING (so clients move away first), then unregisters every
+/// status, which ends their Watch streams.
+async fn stop_health(mut health: HealthReporter) {
+    set_health(&health, false).await;
+    for service in SERVICES.iter().copied().chain([""]) {
+        health.clear_service_status(service).await;
+    }
+}
+
 /// Aborts background tasks when the server stops.
 struct Tasks(Vec<JoinHandle<()>>);
 
@@ -182,12 +191,23 @@ pub async fn serve(
     set_health(&health, ready_now).await;
 
     let mut tasks = Tasks(Vec::new());
-    tasks.0.push(tokio::spawn(async move {
-        while ready.changed().await.is_ok() {
-            let now = *ready.borrow_and_update();
-            set_health(&health, now).await;
-        }
-    }));
+    let follow = {
+        let health = health.clone();
+        tokio::spawn(async move {
+            while ready.changed().await.is_ok() {
+                let now = *ready.borrow_and_update();
+                set_health(&health, now).await;
+            }
+        })
+    };
+    // A `grpc.health.v1` Watch stream lives as long as its status is registered, and tonic's
+    // graceful shutdown waits for every open stream: without this, one watching client (a mesh
+    // sidecar, grpc-health-probe -watch) would hold SIGTERM forever.
+    let shutdown = async move {
+        shutdown.await;
+        follow.abort();
+        stop_health(health).await;
+    };
     if let Some(live) = &policy.live {
         tasks
             .0

@@ -212,24 +212,41 @@ async fn next_hangup(_: &mut Hangup) {
 /// Decides with the rules in force; without any (not ready), continues: the service answers
 /// UNAVAILABLE before asking.
 impl Engine for LiveRules {
-    fn check_message(&self, message: &pb::Message) -> Option<pb::Refusal> {
-        self.with(|e| e.check_message(message), || None)
+    fn check_message(
+        &self,
+        context: &pb::CallbackContext,
+        message: &pb::Message,
+    ) -> Option<pb::Refusal> {
+        self.with(|e| e.check_message(context, message), || None)
     }
 
-    fn modify_message(&self, message: &pb::Message) -> pb::BeforeMsgModifyResponse {
-        self.with(|e| e.modify_message(message), Default::default)
+    fn modify_message(
+        &self,
+        context: &pb::CallbackContext,
+        message: &pb::Message,
+    ) -> pb::BeforeMsgModifyResponse {
+        self.with(|e| e.modify_message(context, message), Default::default)
     }
 
-    fn offline_push(&self, push: &pb::PushMessage) -> pb::BeforeOfflinePushResponse {
-        self.with(|e| e.offline_push(push), Default::default)
+    fn offline_push(
+        &self,
+        context: &pb::CallbackContext,
+        push: &pb::PushMessage,
+    ) -> pb::BeforeOfflinePushResponse {
+        self.with(|e| e.offline_push(context, push), Default::default)
     }
 
     fn message_sent(&self, kind: AfterSend, context: &pb::CallbackContext, message: &pb::Message) {
         self.with(|e| e.message_sent(kind, context, message), || ());
     }
 
-    fn check_text(&self, field: TextField, text: &str) -> TextVerdict {
-        self.with(|e| e.check_text(field, text), || TextVerdict::Pass)
+    fn check_text(
+        &self,
+        context: &pb::CallbackContext,
+        field: TextField,
+        text: &str,
+    ) -> TextVerdict {
+        self.with(|e| e.check_text(context, field, text), || TextVerdict::Pass)
     }
 
     fn maintain(&self) {
@@ -271,12 +288,21 @@ mod tests {
         std::fs::write(&path, REFUSE_FOO).unwrap();
         let live = LiveRules::load(&path).unwrap();
         assert!(live.is_ready());
-        assert!(live.check_message(&text("foo")).is_some());
+        assert!(
+            live.check_message(&Default::default(), &text("foo"))
+                .is_some()
+        );
 
         std::fs::write(&path, REFUSE_BAR).unwrap();
         live.reload().unwrap();
-        assert!(live.check_message(&text("foo")).is_none());
-        assert!(live.check_message(&text("bar")).is_some());
+        assert!(
+            live.check_message(&Default::default(), &text("foo"))
+                .is_none()
+        );
+        assert!(
+            live.check_message(&Default::default(), &text("bar"))
+                .is_some()
+        );
 
         std::fs::write(
             &path,
@@ -289,7 +315,8 @@ mod tests {
             "{e}"
         );
         assert!(
-            live.check_message(&text("bar")).is_some(),
+            live.check_message(&Default::default(), &text("bar"))
+                .is_some(),
             "the old rules stay"
         );
         assert!(live.is_ready());
@@ -307,16 +334,28 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("words.txt"), "foo\n").unwrap();
         let live = LiveRules::load(&path).unwrap();
-        assert!(live.check_message(&text("foo")).is_some());
+        assert!(
+            live.check_message(&Default::default(), &text("foo"))
+                .is_some()
+        );
         live.check(false);
         // A longer file: the size differs whatever the clock's resolution.
         std::fs::write(dir.join("words.txt"), "foo\nbarbar\n").unwrap();
         live.check(false);
-        assert!(live.check_message(&text("barbar")).is_some());
+        assert!(
+            live.check_message(&Default::default(), &text("barbar"))
+                .is_some()
+        );
         std::fs::write(&path, REFUSE_FOO.replace("foo", "quux")).unwrap();
         live.check(false);
-        assert!(live.check_message(&text("quux")).is_some());
-        assert!(live.check_message(&text("barbar")).is_none());
+        assert!(
+            live.check_message(&Default::default(), &text("quux"))
+                .is_some()
+        );
+        assert!(
+            live.check_message(&Default::default(), &text("barbar"))
+                .is_none()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -336,7 +375,10 @@ mod tests {
         live.check(false);
         assert!(live.is_ready());
         assert!(ready.has_changed().unwrap() && *ready.borrow());
-        assert!(live.check_message(&text("foo")).is_some());
+        assert!(
+            live.check_message(&Default::default(), &text("foo"))
+                .is_some()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -96,9 +96,10 @@ impl MessageService for PolicyService {
         let rpc = Rpc::BeforeSendSingleMsg;
         self.ensure_ready(rpc)?;
         let request = request.into_inner();
-        let refuse = self
-            .engine
-            .check_message(required(&request.message, "message", rpc)?);
+        let refuse = self.engine.check_message(
+            context(request.context.as_ref()),
+            required(&request.message, "message", rpc)?,
+        );
         refusal_outcome(rpc, refuse.as_ref());
         Ok(Response::new(pb::BeforeSendSingleMsgResponse { refuse }))
     }
@@ -110,9 +111,10 @@ impl MessageService for PolicyService {
         let rpc = Rpc::BeforeSendGroupMsg;
         self.ensure_ready(rpc)?;
         let request = request.into_inner();
-        let refuse = self
-            .engine
-            .check_message(required(&request.message, "message", rpc)?);
+        let refuse = self.engine.check_message(
+            context(request.context.as_ref()),
+            required(&request.message, "message", rpc)?,
+        );
         refusal_outcome(rpc, refuse.as_ref());
         Ok(Response::new(pb::BeforeSendGroupMsgResponse { refuse }))
     }
@@ -125,7 +127,9 @@ impl MessageService for PolicyService {
         self.ensure_ready(rpc)?;
         let request = request.into_inner();
         let message = required(&request.message, "message", rpc)?;
-        let response = self.engine.modify_message(message);
+        let response = self
+            .engine
+            .modify_message(context(request.context.as_ref()), message);
         let outcome = if response.refuse.is_some() {
             Outcome::Refuse
         } else if response != pb::BeforeMsgModifyResponse::default() {
@@ -179,7 +183,9 @@ impl PushService for PolicyService {
         self.ensure_ready(rpc)?;
         let request = request.into_inner();
         let push = required(&request.push, "push", rpc)?;
-        let response = self.engine.offline_push(push);
+        let response = self
+            .engine
+            .offline_push(context(request.context.as_ref()), push);
         let outcome = if response.refuse.is_some() {
             Outcome::Refuse
         } else if response != pb::BeforeOfflinePushResponse::default() {

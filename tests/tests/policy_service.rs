@@ -38,6 +38,39 @@ async fn health_reports_every_service_as_serving() {
     policy.stop().await;
 }
 
+/// A client watching health (a mesh sidecar, `grpc-health-probe -watch`) must not hold a
+/// graceful shutdown: it sees NOT_SERVING, its stream ends, and the server stops.
+#[tokio::test]
+async fn a_health_watcher_sees_not_serving_and_does_not_hold_shutdown() {
+    let policy = spawn_policy(Policy::new(Passthrough)).await;
+    let mut health = HealthClient::new(channel(&policy.url()).await);
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: "openim.policy.v1.MessageService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = watch.next().await.unwrap().unwrap().status;
+    assert_eq!(first, ServingStatus::Serving as i32);
+
+    // Bounded only so that a regression fails instead of hanging the suite.
+    let stopped = tokio::spawn(policy.stop());
+    let mut seen = Vec::new();
+    while let Some(Ok(update)) =
+        tokio::time::timeout(std::time::Duration::from_secs(30), watch.next())
+            .await
+            .expect("the watch stream ends at shutdown")
+    {
+        seen.push(update.status);
+    }
+    assert_eq!(seen, [ServingStatus::NotServing as i32]);
+    tokio::time::timeout(std::time::Duration::from_secs(30), stopped)
+        .await
+        .expect("graceful shutdown completes while a client still holds the connection")
+        .unwrap();
+}
+
 macro_rules! list_services {
     ($version:ident, $url:expr) => {{
         use tonic_reflection::pb::$version::{

@@ -507,7 +507,12 @@ impl RuleEngine {
     }
 
     /// Counts and audits an offline-push decision.
-    fn record_push(&self, push: &pb::PushMessage, response: &pb::BeforeOfflinePushResponse) {
+    fn record_push(
+        &self,
+        push: &pb::PushMessage,
+        response: &pb::BeforeOfflinePushResponse,
+        operation_id: Option<&str>,
+    ) {
         let outcome = if response.refuse.is_some() {
             Outcome::Refuse
         } else if response.target_user_ids.is_some() || response.offline_push_info.is_some() {
@@ -528,7 +533,7 @@ impl RuleEngine {
                 command: Rpc::BeforeOfflinePush.label(),
                 outcome: "refuse",
                 rule: Some(refusal.err_dlt.trim_start_matches("matched rule: ")),
-                operation_id: None,
+                operation_id,
                 message: Some(MessageFields {
                     send_id: &push.sender_user_id,
                     recv_id: "",
@@ -547,6 +552,11 @@ impl RuleEngine {
 }
 
 /// The before-send RPC a message went through.
+/// OpenIM's operation ID for the audit log, if the request has one.
+fn operation_id(context: &pb::CallbackContext) -> Option<&str> {
+    Some(context.operation_id.as_str()).filter(|o| !o.is_empty())
+}
+
 fn before_send_rpc(m: &pb::Message) -> Rpc {
     match pb::SessionType::try_from(m.session_type) {
         Ok(pb::SessionType::Group | pb::SessionType::WriteGroup) => Rpc::BeforeSendGroupMsg,
@@ -555,18 +565,32 @@ fn before_send_rpc(m: &pb::Message) -> Rpc {
 }
 
 impl Engine for RuleEngine {
-    fn check_message(&self, message: &pb::Message) -> Option<pb::Refusal> {
+    fn check_message(
+        &self,
+        context: &pb::CallbackContext,
+        message: &pb::Message,
+    ) -> Option<pb::Refusal> {
         let (d, _) = self.evaluate(message, Stage::BeforeSend);
         let outcome = if d.refusal.is_some() {
             Outcome::Refuse
         } else {
             Outcome::Continue
         };
-        self.record(before_send_rpc(message), message, &d, outcome, None);
+        self.record(
+            before_send_rpc(message),
+            message,
+            &d,
+            outcome,
+            operation_id(context),
+        );
         d.refusal.map(Rule::refusal)
     }
 
-    fn modify_message(&self, message: &pb::Message) -> pb::BeforeMsgModifyResponse {
+    fn modify_message(
+        &self,
+        context: &pb::CallbackContext,
+        message: &pb::Message,
+    ) -> pb::BeforeMsgModifyResponse {
         // Refuse here too: OpenIM may have the before-send callbacks disabled.
         let (d, content) = self.evaluate(message, Stage::MsgModify);
         let response = pb::BeforeMsgModifyResponse {
@@ -581,11 +605,21 @@ impl Engine for RuleEngine {
         } else {
             Outcome::Continue
         };
-        self.record(Rpc::BeforeMsgModify, message, &d, outcome, None);
+        self.record(
+            Rpc::BeforeMsgModify,
+            message,
+            &d,
+            outcome,
+            operation_id(context),
+        );
         response
     }
 
-    fn offline_push(&self, push: &pb::PushMessage) -> pb::BeforeOfflinePushResponse {
+    fn offline_push(
+        &self,
+        context: &pb::CallbackContext,
+        push: &pb::PushMessage,
+    ) -> pb::BeforeOfflinePushResponse {
         let response = match &self.push {
             Some(rules) => rules.decide(
                 push,
@@ -596,7 +630,7 @@ impl Engine for RuleEngine {
             ),
             None => pb::BeforeOfflinePushResponse::default(),
         };
-        self.record_push(push, &response);
+        self.record_push(push, &response, operation_id(context));
         response
     }
 
@@ -607,11 +641,21 @@ impl Engine for RuleEngine {
             AfterSend::Single => Rpc::AfterSendSingleMsg,
             AfterSend::Group => Rpc::AfterSendGroupMsg,
         };
-        let op = Some(context.operation_id.as_str()).filter(|o| !o.is_empty());
-        self.record(rpc, message, &Decision::default(), Outcome::Continue, op);
+        self.record(
+            rpc,
+            message,
+            &Decision::default(),
+            Outcome::Continue,
+            operation_id(context),
+        );
     }
 
-    fn check_text(&self, field: TextField, text: &str) -> TextVerdict {
+    fn check_text(
+        &self,
+        context: &pb::CallbackContext,
+        field: TextField,
+        text: &str,
+    ) -> TextVerdict {
         let who = Subject {
             sender: "",
             msg_id: field.name(),
@@ -655,7 +699,7 @@ impl Engine for RuleEngine {
                     _ => "dryRun",
                 },
                 rule: d.refusal.or(d.would).map(|r| r.name.as_str()),
-                operation_id: None,
+                operation_id: operation_id(context),
                 message: None,
                 field: Some(field.name()),
             });

@@ -38,12 +38,12 @@ fn in_group(mut m: pb::Message, group: &str) -> pb::Message {
 }
 
 fn refusal_code(e: &RuleEngine, m: &pb::Message) -> Option<i32> {
-    e.check_message(m).map(|r| r.err_code)
+    e.check_message(&Default::default(), m).map(|r| r.err_code)
 }
 
 /// The new content of msg-modify, parsed.
 fn modified(e: &RuleEngine, m: &pb::Message) -> Option<serde_json::Value> {
-    let r = e.modify_message(m);
+    let r = e.modify_message(&Default::default(), m);
     assert!(r.refuse.is_none(), "refused: {:?}", r.refuse);
     r.content.map(|c| serde_json::from_str(&c).unwrap())
 }
@@ -141,7 +141,7 @@ fn masking_happens_in_msg_modify_and_refusing_in_both() {
         modified(&e, &text("ＳＰＡＭ here")),
         Some(json!({"content": "**** here"}))
     );
-    let r = e.modify_message(&text("you idiot"));
+    let r = e.modify_message(&Default::default(), &text("you idiot"));
     let refusal = r.refuse.unwrap();
     assert_eq!(
         (refusal.err_code, refusal.err_msg.as_str()),
@@ -183,7 +183,7 @@ fn the_rate_limit_counts_before_send_only() {
     m.sender_user_id = "u5".into();
     assert_eq!(refusal_code(&e, &m), None);
     assert!(
-        e.modify_message(&m).refuse.is_none(),
+        e.modify_message(&Default::default(), &m).refuse.is_none(),
         "msg-modify takes no token"
     );
     assert_eq!(refusal_code(&e, &m), None);
@@ -278,7 +278,7 @@ fn check_text_masks_rewritable_fields_and_refuses_the_others() {
         "wordLists:\n  - {name: spam, action: mask, words: [spam]}\n  - {name: abuse, action: refuse, errCode: 5100, words: [idiot]}\n  - {name: names, action: refuse, errCode: 5200, fields: [nickname, groupMemberNickname], words: [admin]}\n  - {name: msgs, action: refuse, fields: [messages], words: [onlymsg]}\n",
     );
     for field in TextField::ALL {
-        let verdict = e.check_text(field, "Spam here");
+        let verdict = e.check_text(&Default::default(), field, "Spam here");
         if field.rewritable() {
             assert_eq!(
                 verdict,
@@ -291,22 +291,26 @@ fn check_text_masks_rewritable_fields_and_refuses_the_others() {
             };
             assert_eq!(r.err_dlt, "matched rule: spam", "{field:?}");
         }
-        let TextVerdict::Refuse(r) = e.check_text(field, "you idiot") else {
+        let TextVerdict::Refuse(r) = e.check_text(&Default::default(), field, "you idiot") else {
             panic!("{field:?}");
         };
         assert_eq!(r.err_code, 5100);
-        assert_eq!(e.check_text(field, "hello"), TextVerdict::Pass, "{field:?}");
         assert_eq!(
-            e.check_text(field, "onlymsg"),
+            e.check_text(&Default::default(), field, "hello"),
+            TextVerdict::Pass,
+            "{field:?}"
+        );
+        assert_eq!(
+            e.check_text(&Default::default(), field, "onlymsg"),
             TextVerdict::Pass,
             "{field:?}"
         );
     }
     assert!(
-        matches!(e.check_text(TextField::Nickname, "ADMIN"), TextVerdict::Refuse(r) if r.err_code == 5200)
+        matches!(e.check_text(&Default::default(), TextField::Nickname, "ADMIN"), TextVerdict::Refuse(r) if r.err_code == 5200)
     );
     assert_eq!(
-        e.check_text(TextField::GroupName, "admin"),
+        e.check_text(&Default::default(), TextField::GroupName, "admin"),
         TextVerdict::Pass
     );
     assert_eq!(refusal_code(&e, &text("admin")), None);
@@ -320,13 +324,22 @@ fn push_templates_use_nicknames_learned_from_messages() {
         content_type: pb::ContentType::Picture as i32,
         ..Default::default()
     };
-    assert_eq!(e.offline_push(&push).offline_push_info.unwrap().title, "u1");
+    assert_eq!(
+        e.offline_push(&Default::default(), &push)
+            .offline_push_info
+            .unwrap()
+            .title,
+        "u1"
+    );
     e.message_sent(
         AfterSend::Single,
         &pb::CallbackContext::default(),
         &text("hi"),
     );
-    let info = e.offline_push(&push).offline_push_info.unwrap();
+    let info = e
+        .offline_push(&Default::default(), &push)
+        .offline_push_info
+        .unwrap();
     assert_eq!(
         (info.title.as_str(), info.desc.as_str()),
         ("Alice", "[picture]")
@@ -363,16 +376,16 @@ fn the_audit_log_records_decisions_and_sent_messages() {
     )
     .unwrap();
     let e = RuleEngine::from_path(&dir.join("rules.yaml")).unwrap();
-    assert_eq!(refusal_code(&e, &text("hello")), None);
-    assert_eq!(refusal_code(&e, &text("idiot")), Some(5100));
-    assert!(modified(&e, &text("spam")).is_some());
     let context = pb::CallbackContext {
         operation_id: "op-9".into(),
         ..Default::default()
     };
+    assert_eq!(refusal_code(&e, &text("hello")), None);
+    assert!(e.check_message(&context, &text("idiot")).is_some());
+    assert!(e.modify_message(&context, &text("spam")).content.is_some());
     e.message_sent(AfterSend::Single, &context, &text("my spam"));
     assert!(matches!(
-        e.check_text(TextField::Nickname, "idiot"),
+        e.check_text(&context, TextField::Nickname, "idiot"),
         TextVerdict::Refuse(_)
     ));
     e.shutdown();
@@ -401,7 +414,10 @@ fn the_audit_log_records_decisions_and_sent_messages() {
         lines[0]["content"], r#"{"content":"*****"}"#,
         "masked content"
     );
-    assert_eq!(lines[2]["operationID"], "op-9");
+    // Every line carries OpenIM's operation ID, to find the call in OpenIM's own logs.
+    for line in &lines {
+        assert_eq!(line["operationID"], "op-9", "{line}");
+    }
     assert_eq!(lines[2]["content"], r#"{"content":"my ****"}"#);
     assert_eq!(lines[3]["field"], "nickname");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -430,7 +446,10 @@ fn reloading_keeps_rate_limit_buckets_and_nicknames() {
         ..Default::default()
     };
     assert_eq!(
-        b.offline_push(&push).offline_push_info.unwrap().title,
+        b.offline_push(&Default::default(), &push)
+            .offline_push_info
+            .unwrap()
+            .title,
         "Alice!"
     );
     std::fs::remove_dir_all(&dir).unwrap();

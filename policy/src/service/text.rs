@@ -10,37 +10,36 @@ use policy_proto::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{PolicyService, required};
+use super::{PolicyService, context, required};
 use crate::{
     engine::{Engine, TextField, TextVerdict},
     stats::{self, Outcome, Rpc},
 };
 
 /// The decision on some texts of one operation: the first refusal, or the rewrites.
-struct Texts {
+struct Texts<'a> {
+    engine: &'a dyn Engine,
+    context: &'a pb::CallbackContext,
     refuse: Option<pb::Refusal>,
     changed: bool,
 }
 
-impl Texts {
-    fn new() -> Self {
+impl<'a> Texts<'a> {
+    fn new(engine: &'a dyn Engine, ctx: Option<&'a pb::CallbackContext>) -> Self {
         Self {
+            engine,
+            context: context(ctx),
             refuse: None,
             changed: false,
         }
     }
 
     /// Checks `text` (if any) as `field`; returns its rewrite, if the engine rewrote it.
-    fn check(
-        &mut self,
-        engine: &dyn Engine,
-        field: TextField,
-        text: Option<&str>,
-    ) -> Option<String> {
+    fn check(&mut self, field: TextField, text: Option<&str>) -> Option<String> {
         if self.refuse.is_some() {
             return None;
         }
-        match engine.check_text(field, text?) {
+        match self.engine.check_text(self.context, field, text?) {
             TextVerdict::Pass => None,
             TextVerdict::Replace(new) => {
                 self.changed = true;
@@ -66,9 +65,15 @@ impl Texts {
 }
 
 /// A refusal-only response: only the refusal counts.
-fn refuse_only(engine: &dyn Engine, rpc: Rpc, field: TextField, text: &str) -> Option<pb::Refusal> {
-    let mut texts = Texts::new();
-    texts.check(engine, field, Some(text));
+fn refuse_only(
+    engine: &dyn Engine,
+    context: Option<&pb::CallbackContext>,
+    rpc: Rpc,
+    field: TextField,
+    text: &str,
+) -> Option<pb::Refusal> {
+    let mut texts = Texts::new(engine, context);
+    texts.check(field, Some(text));
     texts.finish(rpc)
 }
 
@@ -80,12 +85,11 @@ impl UserService for PolicyService {
     ) -> Result<Response<pb::BeforeUserRegisterResponse>, Status> {
         let rpc = Rpc::BeforeUserRegister;
         self.ensure_ready(rpc)?;
-        let mut users = request.into_inner().users;
-        let mut texts = Texts::new();
+        let request = request.into_inner();
+        let mut users = request.users;
+        let mut texts = Texts::new(&*self.engine, request.context.as_ref());
         for user in &mut users {
-            if let Some(nickname) =
-                texts.check(&*self.engine, TextField::Nickname, Some(&user.nickname))
-            {
+            if let Some(nickname) = texts.check(TextField::Nickname, Some(&user.nickname)) {
                 user.nickname = nickname;
             }
         }
@@ -107,12 +111,8 @@ impl UserService for PolicyService {
         self.ensure_ready(rpc)?;
         let request = request.into_inner();
         let update = required(&request.update, "update", rpc)?;
-        let mut texts = Texts::new();
-        let nickname = texts.check(
-            &*self.engine,
-            TextField::Nickname,
-            update.nickname.as_deref(),
-        );
+        let mut texts = Texts::new(&*self.engine, request.context.as_ref());
+        let nickname = texts.check(TextField::Nickname, update.nickname.as_deref());
         Ok(Response::new(pb::BeforeUpdateUserInfoResponse {
             refuse: texts.finish(rpc),
             nickname,
@@ -129,13 +129,9 @@ impl UserService for PolicyService {
         self.ensure_ready(rpc)?;
         let request = request.into_inner();
         let update = required(&request.update, "update", rpc)?;
-        let mut texts = Texts::new();
+        let mut texts = Texts::new(&*self.engine, request.context.as_ref());
         // Only a nickname the update carries is checked, so only that one can be rewritten.
-        let nickname = texts.check(
-            &*self.engine,
-            TextField::Nickname,
-            update.nickname.as_deref(),
-        );
+        let nickname = texts.check(TextField::Nickname, update.nickname.as_deref());
         Ok(Response::new(pb::BeforeUpdateUserInfoExResponse {
             refuse: texts.finish(rpc),
             nickname,
@@ -155,6 +151,7 @@ impl FriendService for PolicyService {
         let request = request.into_inner();
         let refuse = refuse_only(
             &*self.engine,
+            request.context.as_ref(),
             rpc,
             TextField::FriendRequestMessage,
             &request.request_message,
@@ -169,12 +166,8 @@ impl FriendService for PolicyService {
         let rpc = Rpc::BeforeSetFriendRemark;
         self.ensure_ready(rpc)?;
         let request = request.into_inner();
-        let mut texts = Texts::new();
-        let remark = texts.check(
-            &*self.engine,
-            TextField::FriendRemark,
-            Some(&request.remark),
-        );
+        let mut texts = Texts::new(&*self.engine, request.context.as_ref());
+        let remark = texts.check(TextField::FriendRemark, Some(&request.remark));
         Ok(Response::new(pb::BeforeSetFriendRemarkResponse {
             refuse: texts.finish(rpc),
             remark,
@@ -192,19 +185,10 @@ impl GroupService for PolicyService {
         self.ensure_ready(rpc)?;
         let request = request.into_inner();
         let group = required(&request.group, "group", rpc)?;
-        let engine = &*self.engine;
-        let mut texts = Texts::new();
-        let group_name = texts.check(engine, TextField::GroupName, Some(&group.group_name));
-        let notification = texts.check(
-            engine,
-            TextField::GroupNotification,
-            Some(&group.notification),
-        );
-        let introduction = texts.check(
-            engine,
-            TextField::GroupIntroduction,
-            Some(&group.introduction),
-        );
+        let mut texts = Texts::new(&*self.engine, request.context.as_ref());
+        let group_name = texts.check(TextField::GroupName, Some(&group.group_name));
+        let notification = texts.check(TextField::GroupNotification, Some(&group.notification));
+        let introduction = texts.check(TextField::GroupIntroduction, Some(&group.introduction));
         Ok(Response::new(pb::BeforeCreateGroupResponse {
             refuse: texts.finish(rpc),
             group_name,
@@ -222,12 +206,8 @@ impl GroupService for PolicyService {
         self.ensure_ready(rpc)?;
         let request = request.into_inner();
         let update = required(&request.update, "update", rpc)?;
-        let mut texts = Texts::new();
-        let nickname = texts.check(
-            &*self.engine,
-            TextField::GroupMemberNickname,
-            update.nickname.as_deref(),
-        );
+        let mut texts = Texts::new(&*self.engine, request.context.as_ref());
+        let nickname = texts.check(TextField::GroupMemberNickname, update.nickname.as_deref());
         Ok(Response::new(pb::BeforeSetGroupMemberInfoResponse {
             refuse: texts.finish(rpc),
             nickname,
@@ -244,6 +224,7 @@ impl GroupService for PolicyService {
         let request = request.into_inner();
         let refuse = refuse_only(
             &*self.engine,
+            request.context.as_ref(),
             rpc,
             TextField::GroupRequestMessage,
             &request.request_message,
@@ -260,6 +241,7 @@ impl GroupService for PolicyService {
         let request = request.into_inner();
         let (refuse, group_name, introduction) = check_group_info(
             &*self.engine,
+            request.context.as_ref(),
             rpc,
             required(&request.update, "update", rpc)?,
         );
@@ -280,6 +262,7 @@ impl GroupService for PolicyService {
         let request = request.into_inner();
         let (refuse, group_name, introduction) = check_group_info(
             &*self.engine,
+            request.context.as_ref(),
             rpc,
             required(&request.update, "update", rpc)?,
         );
@@ -296,20 +279,13 @@ impl GroupService for PolicyService {
 /// announcement can only be refused: OpenIM does not read it from the reply).
 fn check_group_info(
     engine: &dyn Engine,
+    context: Option<&pb::CallbackContext>,
     rpc: Rpc,
     update: &pb::GroupInfoUpdate,
 ) -> (Option<pb::Refusal>, Option<String>, Option<String>) {
-    let mut texts = Texts::new();
-    let group_name = texts.check(engine, TextField::GroupName, update.group_name.as_deref());
-    texts.check(
-        engine,
-        TextField::GroupNotification,
-        update.notification.as_deref(),
-    );
-    let introduction = texts.check(
-        engine,
-        TextField::GroupIntroduction,
-        update.introduction.as_deref(),
-    );
+    let mut texts = Texts::new(engine, context);
+    let group_name = texts.check(TextField::GroupName, update.group_name.as_deref());
+    texts.check(TextField::GroupNotification, update.notification.as_deref());
+    let introduction = texts.check(TextField::GroupIntroduction, update.introduction.as_deref());
     (texts.finish(rpc), group_name, introduction)
 }
