@@ -3,7 +3,7 @@
 //!
 //! Layers, lowest first: built-in defaults; command-line flags (each can also be set by its
 //! environment variable, `OPENIM_SHIM_*` in `--help`); the config file (`--config`, see
-//! [`file`]); the environment overrides `OPENIM_SHIM_<SECTION>_<FIELD>`. For one callback, the
+//! [`file`](mod@file)); the environment overrides `OPENIM_SHIM_<SECTION>_<FIELD>`. For one callback, the
 //! most specific section that sets a field wins: its own section (`beforeSendSingleMsg`), then its
 //! kind's (`before`/`after`), then `default`, then the flags.
 

@@ -186,7 +186,7 @@ impl Shim {
 
     /// Serves OpenIM callbacks on `listener` until `shutdown` completes; then stops accepting,
     /// finishes the requests in flight, and commits the queued after-events to the spool (with
-    /// an in-memory spool: delivers them for at most [`DRAIN_GRACE`]).
+    /// an in-memory spool: delivers them for at most `DRAIN_GRACE`).
     pub async fn serve(
         self,
         listener: TcpListener,
