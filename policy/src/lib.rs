@@ -200,12 +200,14 @@ pub async fn serve(
             }
         })
     };
+    let stop_following = follow.abort_handle();
+    tasks.0.push(follow);
     // A `grpc.health.v1` Watch stream lives as long as its status is registered, and tonic's
     // graceful shutdown waits for every open stream: without this, one watching client (a mesh
     // sidecar, grpc-health-probe -watch) would hold SIGTERM forever.
     let shutdown = async move {
         shutdown.await;
-        follow.abort();
+        stop_following.abort();
         stop_health(health).await;
     };
     if let Some(live) = &policy.live {

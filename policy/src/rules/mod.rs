@@ -551,12 +551,12 @@ impl RuleEngine {
     }
 }
 
-/// The before-send RPC a message went through.
 /// OpenIM's operation ID for the audit log, if the request has one.
 fn operation_id(context: &pb::CallbackContext) -> Option<&str> {
     Some(context.operation_id.as_str()).filter(|o| !o.is_empty())
 }
 
+/// The before-send RPC a message went through.
 fn before_send_rpc(m: &pb::Message) -> Rpc {
     match pb::SessionType::try_from(m.session_type) {
         Ok(pb::SessionType::Group | pb::SessionType::WriteGroup) => Rpc::BeforeSendGroupMsg,

@@ -370,7 +370,7 @@ fn the_audit_log_records_decisions_and_sent_messages() {
     std::fs::write(
         dir.join("rules.yaml"),
         format!(
-            "{}audit:\n  path: audit.jsonl\n  content: masked\n",
+            "{}mutes: {{groups: [g-muted]}}\npush: {{suppressMuted: true}}\naudit:\n  path: audit.jsonl\n  content: masked\n",
             WORDS.trim_start()
         ),
     )
@@ -388,6 +388,11 @@ fn the_audit_log_records_decisions_and_sent_messages() {
         e.check_text(&context, TextField::Nickname, "idiot"),
         TextVerdict::Refuse(_)
     ));
+    let muted_push = pb::PushMessage {
+        group_id: "g-muted".into(),
+        ..Default::default()
+    };
+    assert!(e.offline_push(&context, &muted_push).refuse.is_some());
     e.shutdown();
     let lines = audit_lines(&dir);
     let summary: Vec<_> = lines
@@ -407,6 +412,7 @@ fn the_audit_log_records_decisions_and_sent_messages() {
             ("decision", "beforeMsgModify", "modify"),
             ("sent", "afterSendSingleMsg", "continue"),
             ("text", "checkText", "refuse"),
+            ("decision", "beforeOfflinePush", "refuse"),
         ]
     );
     assert_eq!(lines[0]["rule"], "abuse");
