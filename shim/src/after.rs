@@ -87,8 +87,6 @@ impl AfterQueue {
         let command = event.command.name;
         match self.tx.try_send(event) {
             Ok(()) => {
-                counter!("openim_shim_after_events_total", "command" => command, "result" => "accepted")
-                    .increment(1);
                 gauge!("openim_shim_after_queue_depth").increment(1.0);
                 true
             }

@@ -61,6 +61,14 @@ impl std::fmt::Debug for Command {
     }
 }
 
+#[cfg(test)]
+impl Command {
+    /// A copy of this row served by `run` instead: tests of the machinery around handlers.
+    pub(crate) fn served_by(&self, run: Run) -> Self {
+        Self { run, ..*self }
+    }
+}
+
 const fn before<C: Before>(
     name: &'static str,
     aliases: &'static [&'static str],

@@ -108,18 +108,28 @@ pub fn last_segment(path: &str) -> &str {
     path.rsplit('/').find(|s| !s.is_empty()).unwrap_or("")
 }
 
-/// Reads the body's `callbackCommand` (every OpenIM request body carries it). Skips the rest of
-/// the document without building it.
-pub fn command_from_body(body: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Head {
-        #[serde(rename = "callbackCommand")]
-        callback_command: Option<String>,
+/// The two fields every OpenIM body starts with, read without building the rest of the
+/// document.
+#[derive(Debug, Default, Deserialize)]
+pub struct BodyHead {
+    /// `callbackCommand`, every OpenIM request body carries it.
+    #[serde(rename = "callbackCommand")]
+    pub command: Option<String>,
+    /// `operationID`, most bodies carry it.
+    #[serde(rename = "operationID")]
+    pub operation_id: Option<String>,
+}
+
+impl BodyHead {
+    /// The head of `body`, empty if it is not a JSON object.
+    pub fn of(body: &[u8]) -> Self {
+        serde_json::from_slice(body).unwrap_or_default()
     }
-    serde_json::from_slice::<Head>(body)
-        .ok()?
-        .callback_command
-        .filter(|c| !c.is_empty())
+}
+
+/// Reads the body's `callbackCommand`, if any and not empty.
+pub fn command_from_body(body: &[u8]) -> Option<String> {
+    BodyHead::of(body).command.filter(|c| !c.is_empty())
 }
 
 #[cfg(test)]

@@ -174,6 +174,10 @@ fn sigterm(child: &mut Child) -> std::process::ExitStatus {
 
 /// The README's try-out command and the reply its `curl` example shows.
 #[test]
+#[cfg_attr(
+    not(feature = "all-in-one"),
+    ignore = "needs the in-process policy: --features all-in-one (the workspace's test run has it)"
+)]
 fn the_readme_all_in_one_command_masks_the_fixture_and_stops_on_sigterm() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let rules = format!("{root}/examples/rules.yaml");
