@@ -1,6 +1,14 @@
-//! SetGroupInfo and SetGroupInfoEx. Guard: OpenIM copies fields back from every reply, a plain
-//! "continue" included, so every non-refusing reply echoes the request's values and a policy
-//! that changes one field does not blank the others.
+//! SetGroupInfo and SetGroupInfoEx. Guard: OpenIM copies some fields back from every reply, a
+//! plain "continue" included, so every non-refusing reply echoes the request's values for those
+//! fields, and only for those: a policy that changes one field changes nothing else.
+//!
+//! What OpenIM v3.8.3 copies back (`internal/rpc/group/callback.go`):
+//! - SetGroupInfo: `groupID`, `groupName`, `faceURL`, `introduction` are plain strings in the
+//!   reply, copied unconditionally: echoed. `ex` and the three numbers are pointers, applied
+//!   when non-null: never echoed, because the request carries them as plain values (`""`, `0`
+//!   for "not being changed"), and echoing those would write them (a rename would erase `ex`).
+//! - SetGroupInfoEx: every field but the announcement is a pointer copied back when non-null,
+//!   over a request where null means "not being changed": each non-null request value is echoed.
 
 use policy_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -89,18 +97,30 @@ struct GroupInfoEcho {
 }
 
 impl GroupInfoEcho {
-    /// The request's values.
-    fn of(u: &pb::GroupInfoUpdate) -> Self {
+    /// SetGroupInfo's echo: the four plain strings OpenIM copies back (and the announcement,
+    /// which it ignores). `ex` and the numbers stay `null` = keep.
+    fn plain(u: &pb::GroupInfoUpdate) -> Self {
         Self {
             group_id: u.group_id.clone(),
             group_name: u.group_name.clone(),
             notification: u.notification.clone(),
             introduction: u.introduction.clone(),
             face_url: u.face_url.clone(),
+            ex: None,
+            need_verification: None,
+            look_member_info: None,
+            apply_member_friend: None,
+        }
+    }
+
+    /// SetGroupInfoEx's echo: every request value, since OpenIM copies each back.
+    fn every(u: &pb::GroupInfoUpdate) -> Self {
+        Self {
             ex: u.ex.clone(),
             need_verification: u.need_verification,
             look_member_info: u.look_member_info,
             apply_member_friend: u.apply_member_friend,
+            ..Self::plain(u)
         }
     }
 
@@ -128,9 +148,8 @@ struct GroupInfoChanges {
     apply_member_friend: Option<i32>,
 }
 
-/// Applies `changes` over the request's values; returns the reply and whether anything changed.
-fn apply(request: &pb::GroupInfoUpdate, c: GroupInfoChanges) -> Verdict {
-    let mut echo = GroupInfoEcho::of(request);
+/// Applies `changes` over the echo; returns the reply, a modify if anything changed.
+fn apply(mut echo: GroupInfoEcho, c: GroupInfoChanges) -> Verdict {
     let mut changed = false;
     let mut set = |slot: &mut Option<String>, value: Option<String>| {
         if value.is_some() {
@@ -157,7 +176,7 @@ fn apply(request: &pb::GroupInfoUpdate, c: GroupInfoChanges) -> Verdict {
 
 /// Declares the two SetGroupInfo before-callbacks, which differ only in types.
 macro_rules! set_group_info {
-    ($name:ident, $method:literal, $req:ident, $resp:ident) => {
+    ($name:ident, $method:literal, $req:ident, $resp:ident, echo = $echo:path) => {
         #[doc = concat!("`GroupService/", $method, "`: refuse, continue or change; echoes.")]
         pub struct $name;
 
@@ -187,11 +206,11 @@ macro_rules! set_group_info {
                     look_member_info: r.look_member_info,
                     apply_member_friend: r.apply_member_friend,
                 };
-                apply(&keep, changes)
+                apply($echo(&keep), changes)
             }
 
             fn proceed(keep: &pb::GroupInfoUpdate) -> Verdict {
-                GroupInfoEcho::of(keep).verdict(false)
+                $echo(keep).verdict(false)
             }
         }
     };
@@ -201,13 +220,15 @@ set_group_info!(
     BeforeSetGroupInfo,
     "BeforeSetGroupInfo",
     BeforeSetGroupInfoRequest,
-    BeforeSetGroupInfoResponse
+    BeforeSetGroupInfoResponse,
+    echo = GroupInfoEcho::plain
 );
 set_group_info!(
     BeforeSetGroupInfoEx,
     "BeforeSetGroupInfoEx",
     BeforeSetGroupInfoExRequest,
-    BeforeSetGroupInfoExResponse
+    BeforeSetGroupInfoExResponse,
+    echo = GroupInfoEcho::every
 );
 
 #[cfg(test)]
@@ -221,15 +242,16 @@ mod tests {
     };
 
     /// Crash trap: OpenIM copies groupID/groupName/introduction/faceURL back from every
-    /// SetGroupInfo reply, a plain continue included; anything not echoed is blanked.
+    /// SetGroupInfo reply, a plain continue included; anything not echoed is blanked. And the
+    /// reverse: `ex` and the numbers are applied whenever non-null, so echoing the request's
+    /// plain `""`/`0` would erase the group's ex and reset its settings on every rename.
     #[test]
-    fn set_group_info_replies_always_echo_the_request() {
+    fn set_group_info_replies_echo_the_copied_strings_and_never_the_pointers() {
         let (req, keep) =
             decode_before::<BeforeSetGroupInfo>("callbackBeforeSetGroupInfoCommand.json");
         assert_eq!(req.update.as_ref(), Some(&keep));
         let echo = json!({"groupID":"2841935067","groupName":"Team Rocket","notification":"Standup at 10",
-            "introduction":"Our team","faceURL":"https://cdn.example.com/g/team.png","ex":"",
-            "needVerification":1,"lookMemberInfo":0,"applyMemberFriend":0});
+            "introduction":"Our team","faceURL":"https://cdn.example.com/g/team.png"});
         for e in [
             encode::<BeforeSetGroupInfo>(Default::default(), keep.clone()),
             proceed::<BeforeSetGroupInfo>(&keep),

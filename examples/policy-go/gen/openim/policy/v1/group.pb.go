@@ -2310,7 +2310,9 @@ func (x *BeforeSetGroupInfoRequest) GetUpdate() *GroupInfoUpdate {
 // Response of GroupService.BeforeSetGroupInfo: continue (empty), refuse, or change the values
 // being set. Absent fields keep the request's values: OpenIM copies the name, introduction and
 // avatar back from every reply, so the shim echoes the request's values for those you leave
-// absent. The announcement cannot be changed here (OpenIM does not read it from the reply).
+// absent; ex and the three numbers are sent to OpenIM only when you set them (the request's
+// plain "" and 0 usually mean "not being changed", and echoing them would overwrite the group's
+// settings). The announcement cannot be changed here (OpenIM does not read it from the reply).
 type BeforeSetGroupInfoResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Set to refuse the change.
