@@ -125,7 +125,11 @@ impl<const N: usize, H: RawHandler> tonic::codegen::Service<http::Request<Body>>
             handler: self.0.clone(),
             path: request.uri().path().to_owned(),
         };
-        Box::pin(async move { Ok(Grpc::new(RawCodec::<Bytes>::default()).unary(unary, request).await) })
+        Box::pin(async move {
+            Ok(Grpc::new(RawCodec::<Bytes>::default())
+                .unary(unary, request)
+                .await)
+        })
     }
 }
 

@@ -232,7 +232,10 @@ mod tests {
         let verdict = serve(&shim.app, &mut call(command)).await;
         assert_eq!(verdict.outcome, Outcome::FailClosed);
         let json: serde_json::Value = serde_json::from_slice(&verdict.body).unwrap();
-        assert_eq!((json["errCode"].as_i64(), json["errDlt"].as_str()), (Some(5900), Some("panic")));
+        assert_eq!(
+            (json["errCode"].as_i64(), json["errDlt"].as_str()),
+            (Some(5900), Some("panic"))
+        );
 
         let command = row("callbackAfterSendSingleMsgCommand", Run::After(boom_after));
         let verdict = serve(&shim.app, &mut call(command)).await;

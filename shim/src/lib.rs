@@ -236,12 +236,15 @@ mod tests {
 
     #[test]
     fn an_unimplemented_answer_is_remembered_for_its_ttl_only() {
-        let cb = PerCallback::new(&COMMANDS[0], CallbackSettings {
-            enable: true,
-            timeout: Duration::from_secs(1),
-            on_error: OnError::Continue,
-            unimplemented_ttl: Duration::from_secs(30),
-        });
+        let cb = PerCallback::new(
+            &COMMANDS[0],
+            CallbackSettings {
+                enable: true,
+                timeout: Duration::from_secs(1),
+                on_error: OnError::Continue,
+                unimplemented_ttl: Duration::from_secs(30),
+            },
+        );
         assert!(!cb.unimplemented_remembered(1_000));
         assert!(cb.remember_unimplemented(1_000, Duration::from_secs(30)));
         assert!(cb.unimplemented_remembered(1_000));

@@ -1,7 +1,7 @@
 //! OpenIM's webhook wire protocol, the parts shared by every callback: where the command is in a
 //! request, how to decode OpenIM's bodies leniently, and how to encode replies strictly.
 //!
-//! Pure code: no I/O. The authority is `PROTOCOL.md` (§1.1 URL forms, §2 replies, §7 decoding).
+//! Pure code: no I/O. The authority is `docs/openim-protocol.md` (§1.1 URL forms, §2 replies, §7 decoding).
 
 use bytes::Bytes;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -16,7 +16,7 @@ const NEXT_CODE_STOP: i32 = 1;
 
 /// OpenIM's `CommonCallbackResp` followed by the callback's change fields. `actionCode` is always
 /// 0: since v3.7 a non-zero `actionCode` means "continue", before v3.7 it meant "refuse", so it
-/// carries no portable meaning (PROTOCOL.md §2.2).
+/// carries no portable meaning (docs/openim-protocol.md §2.2).
 #[derive(Serialize)]
 struct WireReply<'a, C> {
     #[serde(rename = "actionCode")]
@@ -72,7 +72,7 @@ fn encode<T: Serialize>(reply: &T) -> Bytes {
 }
 
 /// Deserialises `null` as the type's default: OpenIM's Go structs emit nil slices and pointers as
-/// `null` (PROTOCOL.md §1.2, §7). Use with `#[serde(deserialize_with = "openim::nullable")]`.
+/// `null` (docs/openim-protocol.md §1.2, §7). Use with `#[serde(deserialize_with = "openim::nullable")]`.
 pub fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,

@@ -138,9 +138,18 @@ mod tests {
     fn call_errors_map_to_their_causes() {
         use tonic::Status;
         let cases = [
-            (CallError::Timeout(std::time::Duration::from_secs(1)), "timeout"),
-            (CallError::Status(Status::unavailable("down")), "unavailable"),
-            (CallError::Status(Status::deadline_exceeded("late")), "timeout"),
+            (
+                CallError::Timeout(std::time::Duration::from_secs(1)),
+                "timeout",
+            ),
+            (
+                CallError::Status(Status::unavailable("down")),
+                "unavailable",
+            ),
+            (
+                CallError::Status(Status::deadline_exceeded("late")),
+                "timeout",
+            ),
             (CallError::Status(Status::internal("bug")), "error"),
         ];
         for (e, label) in cases {

@@ -181,7 +181,9 @@ fn refusal_of(json: &Value) -> (i64, String) {
 #[tokio::test]
 async fn a_decision_is_answered_in_openim_s_format_and_the_command_is_the_last_segment() {
     let (policy, url) = Policy::spawn([(SINGLE, refusal(5201))]).await;
-    let shim = Shim::start(settings(&url, OnError::Continue)).await.unwrap();
+    let shim = Shim::start(settings(&url, OnError::Continue))
+        .await
+        .unwrap();
     let r = post(
         &shim,
         "/any/prefix/callbackBeforeSendSingleMsgCommand",
@@ -299,9 +301,10 @@ async fn after_events_are_acknowledged_at_once_whatever_their_body() {
         .await
         .unwrap();
     let body = single_chat_body();
-    let body = String::from_utf8(body)
-        .unwrap()
-        .replace("callbackBeforeSendSingleMsgCommand", "callbackAfterSendSingleMsgCommand");
+    let body = String::from_utf8(body).unwrap().replace(
+        "callbackBeforeSendSingleMsgCommand",
+        "callbackAfterSendSingleMsgCommand",
+    );
     let path = "/callbackAfterSendSingleMsgCommand";
     let r = post(&shim, path, body).await;
     assert!(is_continue(&r.json), "{}", r.json);
@@ -321,7 +324,9 @@ async fn after_events_are_acknowledged_at_once_whatever_their_body() {
 #[tokio::test]
 async fn metrics_and_health_are_served() {
     let (_, url) = Policy::spawn([]).await;
-    let shim = Shim::start(settings(&url, OnError::Continue)).await.unwrap();
+    let shim = Shim::start(settings(&url, OnError::Continue))
+        .await
+        .unwrap();
     post(
         &shim,
         "/callbackBeforeSendSingleMsgCommand",

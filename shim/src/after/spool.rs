@@ -243,7 +243,10 @@ mod tests {
         let _first = Store::open(dir.path()).unwrap();
         let e = Store::open(dir.path()).unwrap_err().to_string();
         assert!(e.contains(&dir.path().display().to_string()), "{e}");
-        assert!(e.contains("in use by another openim-shim") && e.contains("--spool-dir"), "{e}");
+        assert!(
+            e.contains("in use by another openim-shim") && e.contains("--spool-dir"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -19,8 +19,8 @@ use bytes::Bytes;
 use policy_proto::v1 as pb;
 use serde::Serialize;
 
-pub use crate::outcome::Outcome;
 use crate::openim;
+pub use crate::outcome::Outcome;
 
 /// A body that could not be decoded as the callback's request.
 #[derive(Debug, thiserror::Error)]

@@ -95,7 +95,11 @@ impl Tap {
 
 impl Tap {
     /// Forwards one unary call to the policy and records its answer.
-    async fn forward(self, path: String, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {
+    async fn forward(
+        self,
+        path: String,
+        request: Request<Bytes>,
+    ) -> Result<Response<Bytes>, Status> {
         let operation_id = request
             .metadata()
             .get("operationid")
@@ -115,7 +119,10 @@ impl Tap {
         let mut grpc = tonic::client::Grpc::new(self.upstream.clone());
         let result = match PathAndQuery::try_from(path.as_str()) {
             Ok(rpc) => match grpc.ready().await {
-                Ok(()) => grpc.unary(upstream, rpc, RawCodec::<Bytes>::default()).await,
+                Ok(()) => {
+                    grpc.unary(upstream, rpc, RawCodec::<Bytes>::default())
+                        .await
+                }
                 Err(e) => Err(Status::unavailable(format!("policy not reachable: {e}"))),
             },
             Err(e) => Err(Status::internal(format!("bad path {path}: {e}"))),
