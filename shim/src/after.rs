@@ -119,6 +119,8 @@ pub struct DeliverySettings {
     pub timeouts: HashMap<&'static str, Duration>,
     /// Deadline for commands missing from `timeouts`.
     pub default_timeout: Duration,
+    /// How long a policy endpoint's UNIMPLEMENTED is remembered.
+    pub unimplemented_ttl: Duration,
     /// The spool.
     pub spool: SpoolSettings,
 }
@@ -196,6 +198,7 @@ pub async fn start(
         retry: settings.retry,
         timeouts: settings.timeouts,
         default_timeout: settings.default_timeout,
+        unimplemented_ttl: settings.unimplemented_ttl,
         outcomes: outcomes_tx,
         stop: stop_delivery_rx,
     });

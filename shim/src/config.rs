@@ -17,7 +17,10 @@ use clap::Parser;
 
 pub use file::{CallbackConfig, CallbackOverrides, ConfigError, FileConfig};
 
-use crate::commands::{Command, Kind};
+use crate::{
+    commands::{Command, Kind},
+    policy_client::ClientSettings,
+};
 
 /// Default listen address: the port of OpenIM's sample `webhooks.yml` URL.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:10006";
@@ -88,6 +91,8 @@ pub struct Settings {
     pub spool: SpoolSettings,
     /// Per-callback sections of the config file and the environment.
     pub callbacks: CallbackConfig,
+    /// How the policy's endpoints are reached (its targets come from `policy_url`).
+    pub policy: ClientSettings,
 }
 
 /// When failed after-event deliveries are retried: exponential backoff from `initial`, doubling up
@@ -152,6 +157,7 @@ impl Default for Settings {
             retry: RetrySettings::default(),
             spool: SpoolSettings::default(),
             callbacks: CallbackConfig::default(),
+            policy: ClientSettings::default(),
         }
     }
 }
@@ -171,6 +177,21 @@ pub struct CallbackSettings {
 }
 
 impl Settings {
+    /// The policy client's settings: `policy` with the targets of `policy_url` (a
+    /// comma-separated list).
+    pub fn client_settings(&self) -> ClientSettings {
+        ClientSettings {
+            targets: self
+                .policy_url
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            ..self.policy.clone()
+        }
+    }
+
     /// The settings of `command`: the most specific section that sets a field wins.
     pub fn callback(&self, command: &Command) -> CallbackSettings {
         let layers = self.callbacks.layers(command);
@@ -394,6 +415,7 @@ impl Args {
                 ..SpoolSettings::default()
             },
             callbacks: CallbackConfig::default(),
+            policy: ClientSettings::default(),
         }
     }
 

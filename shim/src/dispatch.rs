@@ -97,9 +97,6 @@ async fn run_before<C: Before>(app: &App, call: &mut Call) -> Verdict {
     if !callback.settings.enable {
         return proceed(&decoded).because(Outcome::Disabled);
     }
-    if callback.unimplemented_remembered(app.now_ms()) {
-        return proceed(&decoded).because(Outcome::Unimplemented);
-    }
     let (mut request, keep) = match decoded {
         Ok(decoded) => decoded,
         // Nothing to echo from a body that cannot be read: the plain continue.
@@ -110,6 +107,7 @@ async fn run_before<C: Before>(app: &App, call: &mut Call) -> Verdict {
         operation_id: &call.operation_id,
         command: call.wire_name,
         timeout: callback.settings.timeout,
+        unimplemented_ttl: callback.settings.unimplemented_ttl,
         idempotency_key: None,
         delivery_attempt: None,
     };
@@ -130,17 +128,8 @@ async fn run_before<C: Before>(app: &App, call: &mut Call) -> Verdict {
             }
             verdict
         }
-        Err(CallError::Unimplemented) => {
-            let ttl = callback.settings.unimplemented_ttl;
-            if callback.remember_unimplemented(app.now_ms(), ttl) {
-                tracing::info!(
-                    rpc = C::RPC,
-                    ?ttl,
-                    "the policy does not implement this callback: continuing without asking"
-                );
-            }
-            C::proceed(&keep).because(Outcome::Unimplemented)
-        }
+        // Logged by the client, once per endpoint and period.
+        Err(CallError::Unimplemented) => C::proceed(&keep).because(Outcome::Unimplemented),
         Err(e) => rescue(app, call, Cause::of(&e), &e, C::proceed(&keep)),
     }
 }

@@ -32,11 +32,8 @@ pub mod telemetry;
 use std::{
     collections::HashMap,
     future::Future,
-    sync::{
-        Arc, OnceLock,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
+    sync::{Arc, OnceLock},
+    time::Duration,
 };
 
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -50,8 +47,6 @@ use crate::{
     telemetry::CallbackMetrics,
 };
 
-/// How long a new policy connection may take before a call counts as "no answer".
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long shutdown keeps delivering after-events when the spool is in memory (a disk spool
 /// keeps them for the next start instead).
 const DRAIN_GRACE: Duration = Duration::from_secs(10);
@@ -61,9 +56,6 @@ const DRAIN_GRACE: Duration = Duration::from_secs(10);
 pub(crate) struct PerCallback {
     command: &'static Command,
     pub(crate) settings: CallbackSettings,
-    /// Until when (in [`App::now_ms`] time) the policy's UNIMPLEMENTED answer holds; 0: not
-    /// known. An atomic so that the request path reads it without a lock.
-    unimplemented_until: AtomicU64,
     /// Registered on the command's first request, so that commands OpenIM never sends add no
     /// series to `/metrics`.
     metrics: OnceLock<CallbackMetrics>,
@@ -74,7 +66,6 @@ impl PerCallback {
         Self {
             command,
             settings,
-            unimplemented_until: AtomicU64::new(0),
             metrics: OnceLock::new(),
         }
     }
@@ -83,19 +74,6 @@ impl PerCallback {
     pub(crate) fn metrics(&self) -> &CallbackMetrics {
         self.metrics
             .get_or_init(|| CallbackMetrics::new(self.command))
-    }
-
-    /// Whether the policy answered UNIMPLEMENTED less than the TTL ago.
-    pub(crate) fn unimplemented_remembered(&self, now_ms: u64) -> bool {
-        now_ms < self.unimplemented_until.load(Ordering::Relaxed)
-    }
-
-    /// Remembers an UNIMPLEMENTED answer for `ttl`; returns whether it was not known before (to
-    /// log once per period rather than per call).
-    pub(crate) fn remember_unimplemented(&self, now_ms: u64, ttl: Duration) -> bool {
-        let until = now_ms.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
-        let before = self.unimplemented_until.swap(until, Ordering::Relaxed);
-        before <= now_ms
     }
 }
 
@@ -108,7 +86,6 @@ pub struct App {
     /// Per-callback settings and state, by command name: every row of the table.
     callbacks: HashMap<&'static str, PerCallback>,
     metrics: PrometheusHandle,
-    clock: Instant,
 }
 
 impl App {
@@ -116,24 +93,14 @@ impl App {
     pub(crate) fn callback(&self, command: &Command) -> &PerCallback {
         &self.callbacks[command.name]
     }
-
-    /// Milliseconds since the shim started; monotonic.
-    pub(crate) fn now_ms(&self) -> u64 {
-        u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
 }
 
 /// Why the shim cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// `policy_url` is not a URL.
-    #[error("invalid policy URL {url:?}: {source}")]
-    PolicyUrl {
-        /// The URL.
-        url: String,
-        /// The cause.
-        source: tonic::transport::Error,
-    },
+    /// A policy target is not a usable URL.
+    #[error(transparent)]
+    PolicyTarget(#[from] crate::policy_client::TargetError),
     /// The after-event spool cannot be opened.
     #[error(transparent)]
     Spool(#[from] SpoolError),
@@ -150,13 +117,7 @@ impl Shim {
     /// Opens the spool and starts delivering what it holds; fails (before anything listens)
     /// if the policy URL is invalid or the spool cannot be opened.
     pub async fn start(settings: Settings) -> Result<Self, StartError> {
-        let policy =
-            PolicyClient::new(&settings.policy_url, CONNECT_TIMEOUT).map_err(|source| {
-                StartError::PolicyUrl {
-                    url: settings.policy_url.clone(),
-                    source,
-                }
-            })?;
+        let policy = PolicyClient::new(&settings.client_settings())?;
         let metrics = telemetry::prometheus();
         let callbacks: HashMap<_, _> = COMMANDS
             .iter()
@@ -177,6 +138,7 @@ impl Shim {
                 retry: settings.retry,
                 timeouts,
                 default_timeout: settings.after_timeout,
+                unimplemented_ttl: settings.unimplemented_ttl,
                 spool: settings.spool.clone(),
             },
         )
@@ -187,7 +149,6 @@ impl Shim {
             settings,
             callbacks,
             metrics,
-            clock: Instant::now(),
         });
         Ok(Self { app, delivery })
     }
@@ -227,35 +188,4 @@ pub async fn serve(
         .map_err(std::io::Error::other)?
         .serve(listener, shutdown)
         .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::OnError;
-
-    #[test]
-    fn an_unimplemented_answer_is_remembered_for_its_ttl_only() {
-        let cb = PerCallback::new(
-            &COMMANDS[0],
-            CallbackSettings {
-                enable: true,
-                timeout: Duration::from_secs(1),
-                on_error: OnError::Continue,
-                unimplemented_ttl: Duration::from_secs(30),
-            },
-        );
-        assert!(!cb.unimplemented_remembered(1_000));
-        assert!(cb.remember_unimplemented(1_000, Duration::from_secs(30)));
-        assert!(cb.unimplemented_remembered(1_000));
-        assert!(cb.unimplemented_remembered(30_999));
-        assert!(
-            !cb.unimplemented_remembered(31_000),
-            "asks again after the TTL"
-        );
-        // Known already: not news (logged once per period).
-        assert!(!cb.remember_unimplemented(2_000, Duration::from_secs(30)));
-        assert!(cb.remember_unimplemented(40_000, Duration::from_secs(30)));
-        assert!(cb.unimplemented_remembered(69_999));
-    }
 }

@@ -1,6 +1,7 @@
 //! HTTP routes: OpenIM's callbacks on every path (POST), and for operators `GET /healthz`
-//! (the process serves), `GET /readyz` (the policy answers `grpc.health.v1` SERVING) and
-//! `GET /metrics` (Prometheus text format).
+//! (the process serves), `GET /readyz` (the shim can answer OpenIM; the policy's endpoints are
+//! listed, not required), `GET /policyz` (the policy has a usable endpoint) and `GET /metrics`
+//! (Prometheus text format).
 //!
 //! Whatever happens (unknown command, unreadable or malformed body, policy down, even a panic),
 //! OpenIM gets HTTP 200 and a valid reply in its JSON format: OpenIM fails the user's operation
@@ -18,9 +19,6 @@ use axum::{
 };
 use bytes::Bytes;
 use metrics::counter;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
@@ -35,14 +33,12 @@ use crate::{
     rescue::rescue,
 };
 
-/// Deadline of the readiness probe's health check.
-const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// The shim's router.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/policyz", get(policyz))
         .route("/metrics", get(metrics))
         .fallback(callback)
         .with_state(app)
@@ -54,32 +50,50 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the policy is reachable and its `grpc.health.v1` service answers SERVING for the
-/// whole server (service name ""). 503 otherwise, with the reason.
+/// Readiness: the shim can answer OpenIM (it listens, its config is loaded, its spool is open),
+/// whatever the policy's state: when the policy is down the shim still answers, with each
+/// callback's failure mode, and keeps after-events. Gating readiness on the policy would take
+/// every shim out of the Service at once during a policy outage, and OpenIM would get
+/// connection errors instead. The policy's endpoints are listed for operators.
 async fn readyz(State(app): State<Arc<App>>) -> Response {
-    let mut client = HealthClient::new(app.policy.channel());
-    let mut request = tonic::Request::new(HealthCheckRequest {
-        service: String::new(),
-    });
-    request.set_timeout(READY_TIMEOUT);
-    let answer = tokio::time::timeout(READY_TIMEOUT, client.check(request)).await;
-    let not_ready = match answer {
-        Ok(Ok(r)) if r.get_ref().status() == ServingStatus::Serving => {
-            return (StatusCode::OK, "ready\n").into_response();
-        }
-        Ok(Ok(r)) => format!("policy health is {:?}", r.get_ref().status()),
-        Ok(Err(status)) => format!(
-            "policy health check failed: {}: {}",
-            status.code(),
-            status.message()
-        ),
-        Err(_) => format!("policy health check gave no answer within {READY_TIMEOUT:?}"),
+    (StatusCode::OK, format!("ready\n{}", policy_report(&app).1)).into_response()
+}
+
+/// The policy's state: 200 when every target has an endpoint that can take before-callbacks,
+/// 503 otherwise; the body lists every endpoint.
+async fn policyz(State(app): State<Arc<App>>) -> Response {
+    let (usable, report) = policy_report(&app);
+    let status = if usable {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!("not ready: {not_ready}\n"),
-    )
-        .into_response()
+    (status, report).into_response()
+}
+
+/// Whether each group of targets has a usable before-callback endpoint, and a line per endpoint.
+fn policy_report(app: &App) -> (bool, String) {
+    let endpoints = app.policy.endpoints();
+    let mut groups: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    let mut lines = String::new();
+    for e in &endpoints {
+        let usable = e.state == "connected" && e.health != "not_serving" && !e.ejected;
+        if e.pool == "before" {
+            *groups.entry(e.group.as_str()).or_default() |= usable;
+        }
+        lines.push_str(&format!(
+            "policy {} {} {}: {} health={}{} in_flight={}\n",
+            e.group,
+            e.pool,
+            e.address,
+            e.state,
+            e.health,
+            if e.ejected { " ejected" } else { "" },
+            e.in_flight
+        ));
+    }
+    let usable = !groups.is_empty() && groups.values().all(|u| *u);
+    (usable, lines)
 }
 
 /// Prometheus text exposition of the process's metrics.

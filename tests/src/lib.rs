@@ -10,6 +10,7 @@
 
 pub mod child_policy;
 pub mod conformance;
+pub mod dns;
 pub mod events;
 pub mod go_decoder;
 pub mod killable;

@@ -456,28 +456,46 @@ async fn after_events_posted_during_an_outage_all_arrive_when_the_policy_returns
 }
 
 #[tokio::test]
-async fn readyz_follows_the_policy_health_and_metrics_are_prometheus_text() {
+async fn readiness_ignores_the_policy_policyz_follows_its_health_and_metrics_are_prometheus_text() {
     let addr = closed_port().await;
     let shim = spawn_shim(shim_settings_yaml(&format!("http://{addr}"), "")).await;
     let get = |path: &'static str| send(http::Method::GET, shim.addr, path, b"", None);
+    // Polls `path` until its status is `want` (the client notices changes in the background).
+    let until = |path: &'static str, want: u16| async move {
+        for _ in 0..100 {
+            let r = send(http::Method::GET, shim.addr, path, b"", None).await;
+            if r.status.as_u16() == want {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{path} never answered {want}");
+    };
 
     let r = get("/healthz").await;
     assert_eq!(r.status, 200);
+    // The shim answers OpenIM with the policy down: it is ready.
     let r = get("/readyz").await;
-    assert_eq!(r.status, 503, "{}", r.text());
-    assert!(r.text().starts_with("not ready: "), "{}", r.text());
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().starts_with("ready\n"), "{}", r.text());
+    let r = until("/policyz", 503).await;
+    assert!(r.text().contains(&addr.to_string()), "{}", r.text());
 
     let (reporter, health) = tonic_health::server::health_reporter();
     let (policy, _seen, _gate) = ScriptedPolicy::new(Script::default(), false);
     let server = Killable::spawn(policy.router().add_service(health), Some(addr)).await;
-    let r = get("/readyz").await;
-    assert_eq!((r.status.as_u16(), r.text().as_str()), (200, "ready\n"));
+    let r = until("/policyz", 200).await;
+    assert!(
+        r.text().contains("connected health=serving"),
+        "{}",
+        r.text()
+    );
     reporter
         .set_service_status("", tonic_health::ServingStatus::NotServing)
         .await;
-    let r = get("/readyz").await;
-    assert_eq!(r.status, 503);
-    assert!(r.text().contains("NotServing"), "{}", r.text());
+    let r = until("/policyz", 503).await;
+    assert!(r.text().contains("health=not_serving"), "{}", r.text());
+    assert_eq!(get("/readyz").await.status, 200);
 
     let (got, _) = ask(shim.addr, SINGLE, "metrics-1").await;
     assert_eq!(got, Meaning::Continue);

@@ -29,7 +29,7 @@ use hyper_util::{
 };
 use openim_shim::{
     callbacks::{After, Before, message, push},
-    policy_client::{CallMeta, PolicyClient},
+    policy_client::{CallMeta, ClientSettings, PolicyClient},
 };
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
@@ -119,6 +119,7 @@ impl Sender {
                     operation_id: "bench",
                     command: item.command,
                     timeout: Duration::from_secs(5),
+                    unimplemented_ttl: Duration::from_secs(30),
                     idempotency_key: None,
                     delivery_attempt: None,
                 };
@@ -355,7 +356,10 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let items = Arc::new(load_mix(&args.mix, args.grpc)?);
     let sender = if args.grpc {
-        Sender::Grpc(PolicyClient::new(&args.target, Duration::from_secs(2))?)
+        Sender::Grpc(PolicyClient::new(&ClientSettings {
+            targets: vec![args.target.clone()],
+            ..ClientSettings::default()
+        })?)
     } else {
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(1024)

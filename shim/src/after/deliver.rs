@@ -63,6 +63,8 @@ pub(crate) struct Deliverer {
     pub(crate) timeouts: HashMap<&'static str, Duration>,
     /// Used for commands missing from `timeouts` (none, by construction).
     pub(crate) default_timeout: Duration,
+    /// How long a policy endpoint's UNIMPLEMENTED is remembered.
+    pub(crate) unimplemented_ttl: Duration,
     pub(crate) outcomes: mpsc::UnboundedSender<Outcome>,
     /// Set when delivery must stop: tasks return at once, leaving their event spooled.
     pub(crate) stop: watch::Receiver<bool>,
@@ -84,7 +86,7 @@ pub(crate) fn classify(result: &Result<(), CallError>) -> Attempt {
         Err(CallError::Unimplemented) => Attempt::Done("unimplemented"),
         Err(CallError::Status(s)) if s.code() == Code::AlreadyExists => Attempt::Done("duplicate"),
         Err(CallError::Status(s)) if s.code() == Code::InvalidArgument => Attempt::Done("rejected"),
-        Err(e) => Attempt::Retry(e.label()),
+        Err(e) => Attempt::Retry(crate::outcome::Cause::of(e).as_str()),
     }
 }
 
@@ -212,6 +214,7 @@ impl Deliverer {
                 operation_id: &record.operation_id,
                 command: wire_name,
                 timeout,
+                unimplemented_ttl: self.unimplemented_ttl,
                 idempotency_key: Some(&record.idempotency_key),
                 delivery_attempt: Some(attempt),
             };
