@@ -58,7 +58,7 @@ impl TextField {
     ];
 
     /// Whether OpenIM applies a changed value of this field returned by its before-callback
-    /// (PROTOCOL.md §4). Where it does not, a masking rule refuses instead.
+    /// (docs/openim-protocol.md §4). Where it does not, a masking rule refuses instead.
     pub const fn rewritable(self) -> bool {
         !matches!(
             self,

@@ -2,7 +2,7 @@
 //! until SIGINT or SIGTERM; reloads the rules on SIGHUP and when their files change. See
 //! `openim-policy --help`.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -55,9 +55,25 @@ struct Args {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Exit status for a rules file that cannot be used (as clap's for an invalid flag, and the
+/// shim's for an invalid configuration).
+const EXIT_USAGE: u8 = 2;
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The cause chain on one line, no backtrace whatever RUST_BACKTRACE says: a rules
+            // file with a typo is the user's to fix, not a crash to debug.
+            eprintln!("openim-policy: {e:#}");
+            let usage = e.chain().any(|c| c.is::<openim_policy::RulesError>());
+            ExitCode::from(if usage { EXIT_USAGE } else { 1 })
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     telemetry::init(args.log_format);
     let shutdown = shutdown_signal();
 

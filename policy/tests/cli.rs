@@ -39,16 +39,50 @@ fn help_lists_every_flag_with_its_environment_variable() {
 }
 
 fn run_with_rules(yaml: &str) -> (bool, String) {
-    let dir = std::env::temp_dir().join(format!("openim-policy-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bad.yaml");
+    let (status, err) = run_with_rules_status(yaml);
+    (status.success(), err)
+}
+
+/// Runs the binary on a rules file `yaml`, with `RUST_BACKTRACE=1` (a user error must still
+/// print no stack trace); returns its exit status and stderr.
+fn run_with_rules_status(yaml: &str) -> (std::process::ExitStatus, String) {
+    // One directory per call: tests run in parallel.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
     std::fs::write(&path, yaml).unwrap();
     let out = Command::new(BIN)
         .args(["--listen", "127.0.0.1:0", "--rules"])
         .arg(&path)
+        .env("RUST_BACKTRACE", "1")
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8(out.stderr).unwrap())
+    (out.status, String::from_utf8(out.stderr).unwrap())
+}
+
+/// A rules file with a typo is the user's to fix: exit status 2 (as for a bad flag), the error
+/// once, its snippet headed by the file's name, and no stack trace.
+#[test]
+fn a_bad_rules_file_exits_2_with_the_error_once_and_no_backtrace() {
+    let (status, err) =
+        run_with_rules_status("wordLists:\n  - name: x\n    action: explode\n    words: [a]\n");
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("openim-policy: invalid rules file "),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("unknown variant `explode`").count(),
+        2,
+        "message and caret: {err}"
+    );
+    assert!(
+        err.contains("bad.yaml:3:13") && !err.contains("<input>"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("backtrace") && !err.contains("Caused by"),
+        "{err}"
+    );
 }
 
 #[test]

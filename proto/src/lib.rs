@@ -4,6 +4,8 @@
 //! documentation of every callback, field and reply rule. Other crates import this one as
 //! `use policy_proto::v1 as pb;`.
 
+pub mod raw;
+
 /// Generated code of package `openim.policy.v1`.
 pub mod v1 {
     #![allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]

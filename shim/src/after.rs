@@ -1,7 +1,7 @@
 //! Background delivery of after-events to the policy, at least once.
 //!
 //! OpenIM sends after-callbacks from 2 workers with a 100-slot buffer per process, drops them
-//! when the receiver is slow, and never retries (PROTOCOL.md §2.4). So the shim acknowledges at
+//! when the receiver is slow, and never retries (docs/openim-protocol.md §2.4). So the shim acknowledges at
 //! once and owns delivery:
 //!
 //! 1. the request path encodes the event, gives it an idempotency key ([`idempotency_key`]) and
@@ -87,8 +87,6 @@ impl AfterQueue {
         let command = event.command.name;
         match self.tx.try_send(event) {
             Ok(()) => {
-                counter!("openim_shim_after_events_total", "command" => command, "result" => "accepted")
-                    .increment(1);
                 gauge!("openim_shim_after_queue_depth").increment(1.0);
                 true
             }

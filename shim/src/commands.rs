@@ -61,6 +61,14 @@ impl std::fmt::Debug for Command {
     }
 }
 
+#[cfg(test)]
+impl Command {
+    /// A copy of this row served by `run` instead: tests of the machinery around handlers.
+    pub(crate) fn served_by(&self, run: Run) -> Self {
+        Self { run, ..*self }
+    }
+}
+
 const fn before<C: Before>(
     name: &'static str,
     aliases: &'static [&'static str],
@@ -96,7 +104,7 @@ const fn after<C: After>(
 }
 
 #[rustfmt::skip] // one row per line reads as the table it is
-/// Every supported command (PROTOCOL.md §4; old names from §4.6 and §8). Rows are
+/// Every supported command (docs/openim-protocol.md §4; old names from §4.6 and §8). Rows are
 /// `before::<Callback>(current name, older names, webhooks.yml key)` or `after::<...>(...)`.
 pub static COMMANDS: &[Command] = &[
     // Messages.
@@ -195,7 +203,7 @@ mod tests {
 
     use Kind::{After as A, Before as B};
 
-    /// Every command string of PROTOCOL.md §4 and §4.6 (and the docs' misspellings), with the
+    /// Every command string of docs/openim-protocol.md §4 and §4.6 (and the docs' misspellings), with the
     /// RPC that must serve it. Written from the protocol, independently of the table.
     const EXPECTED: &[(&str, &str, Kind)] = &[
         (

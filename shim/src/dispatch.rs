@@ -1,13 +1,14 @@
-//! Serving one decoded callback: the generic steps around the pure conversions of
+//! Serving one routed callback: the generic steps around the pure conversions of
 //! `crate::callbacks`. Before-callbacks: per-callback settings (disabled? UNIMPLEMENTED
-//! remembered?) → decode → call the policy with the callback's deadline → encode, or apply its
-//! `onError`. After-callbacks: decode → encode once with an idempotency key → hand to the spool's
-//! intake queue.
+//! remembered?) → decode → call the policy with the callback's deadline → encode. After-callbacks:
+//! decode → encode once with an idempotency key → hand to the spool's intake queue. Every path
+//! without a decision goes through [`rescue`](crate::rescue), the one place that answers
+//! failures.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, panic::AssertUnwindSafe, pin::Pin};
 
 use bytes::Bytes;
-use metrics::counter;
+use futures_util::FutureExt as _;
 use policy_proto::v1 as pb;
 use prost::Message as _;
 
@@ -15,44 +16,18 @@ use crate::{
     App,
     after::{AfterEvent, idempotency_key},
     callbacks::{After, Before, Encoder, PolicyRequest, Verdict},
-    commands::Command,
-    config::OnError,
-    openim,
+    commands::{Command, Run},
+    outcome::{Cause, Outcome},
     policy_client::{CallError, CallMeta, context_fragment},
+    rescue::rescue,
 };
 
-/// A boxed future borrowing the app state.
+/// A boxed future borrowing the app state and the call.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Serves a before-callback (a monomorphised [`before`]).
-pub(crate) type BeforeFn = for<'a> fn(&'a App, Call) -> BoxFuture<'a, Served>;
-/// Serves an after-callback (a monomorphised [`after`]); returns the outcome label.
-pub(crate) type AfterFn = fn(&App, Call) -> &'static str;
-
-/// A before-callback's reply and its outcome label for metrics: `continue`, `refuse`, `modify`
-/// (the policy decided), `fail_open`, `fail_closed` (`onError` applied), `unimplemented`,
-/// `disabled` (the policy was not asked).
-#[derive(Debug)]
-pub(crate) struct Served {
-    pub(crate) verdict: Verdict,
-    pub(crate) outcome: &'static str,
-}
-
-impl Served {
-    fn decided(verdict: Verdict) -> Self {
-        let outcome = verdict.outcome.as_str();
-        Self { verdict, outcome }
-    }
-
-    /// A continue reply that the policy did not decide, with its outcome label.
-    pub(crate) fn with(verdict: Verdict, outcome: &'static str) -> Self {
-        Self { verdict, outcome }
-    }
-
-    /// The reply to an after-callback (always continue) with its outcome label.
-    pub(crate) fn after(outcome: &'static str) -> Self {
-        Self::with(Verdict::proceed(), outcome)
-    }
-}
+pub(crate) type BeforeFn = for<'a> fn(&'a App, &'a mut Call) -> BoxFuture<'a, Verdict>;
+/// Serves an after-callback (a monomorphised [`after`]).
+pub(crate) type AfterFn = fn(&App, &mut Call) -> Verdict;
 
 /// One callback request, routed.
 #[derive(Debug)]
@@ -82,12 +57,35 @@ impl Call {
     }
 }
 
+/// Serves `call` with its command's handler. A panic in the handler is a bug, but must not fail
+/// the user's operation: it is answered like any failure, by the callback's `onError`.
+pub(crate) async fn serve(app: &App, call: &mut Call) -> Verdict {
+    let served = match call.command.run {
+        Run::Before(serve) => AssertUnwindSafe(serve(app, call)).catch_unwind().await,
+        Run::After(serve) => std::panic::catch_unwind(AssertUnwindSafe(|| serve(app, call))),
+    };
+    served.unwrap_or_else(|panic| {
+        let detail = panic_message(&*panic);
+        metrics::counter!("openim_shim_panics_total").increment(1);
+        rescue(app, call, Cause::Panic, &detail, Verdict::proceed())
+    })
+}
+
+/// The message of a panic payload.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
 /// Serves before-callback `C`: see the module docs.
-pub(crate) fn before<C: Before>(app: &App, call: Call) -> BoxFuture<'_, Served> {
+pub(crate) fn before<'a, C: Before>(app: &'a App, call: &'a mut Call) -> BoxFuture<'a, Verdict> {
     Box::pin(run_before::<C>(app, call))
 }
 
-async fn run_before<C: Before>(app: &App, mut call: Call) -> Served {
+async fn run_before<C: Before>(app: &App, call: &mut Call) -> Verdict {
     let callback = app.callback(call.command);
     // Decoded first even when the policy will not be asked: a callback's continue reply may
     // depend on its request (SetGroupInfo echoes it, or OpenIM blanks the group's name).
@@ -97,18 +95,15 @@ async fn run_before<C: Before>(app: &App, mut call: Call) -> Served {
         Err(_) => Verdict::proceed(),
     };
     if !callback.settings.enable {
-        return Served::with(proceed(&decoded), "disabled");
+        return proceed(&decoded).because(Outcome::Disabled);
     }
     if callback.unimplemented_remembered(app.now_ms()) {
-        return Served::with(proceed(&decoded), "unimplemented");
+        return proceed(&decoded).because(Outcome::Unimplemented);
     }
     let (mut request, keep) = match decoded {
         Ok(decoded) => decoded,
         // Nothing to echo from a body that cannot be read: the plain continue.
-        Err(e) => {
-            return on_error(app, &call, "malformed", &e)
-                .unwrap_or_else(|| Served::with(Verdict::proceed(), "fail_open"));
-        }
+        Err(e) => return rescue(app, call, Cause::Malformed, &e, Verdict::proceed()),
     };
     call.fill_context(&mut request);
     let meta = CallMeta {
@@ -128,88 +123,38 @@ async fn run_before<C: Before>(app: &App, mut call: Call) -> Served {
             let verdict = C::encode(response, keep, &mut enc);
             for field in enc.rejected() {
                 tracing::warn!(
-                    command = call.command.name,
-                    operation_id = %call.operation_id,
                     field,
                     "policy change rejected: it would break OpenIM; the rest of the reply applies"
                 );
-                counter!("openim_shim_rejected_changes_total",
-                    "command" => call.command.name, "field" => *field)
-                .increment(1);
+                callback.metrics().rejected(field).increment(1);
             }
-            Served::decided(verdict)
+            verdict
         }
         Err(CallError::Unimplemented) => {
             let ttl = callback.settings.unimplemented_ttl;
             if callback.remember_unimplemented(app.now_ms(), ttl) {
                 tracing::info!(
-                    command = call.command.name,
                     rpc = C::RPC,
                     ?ttl,
                     "the policy does not implement this callback: continuing without asking"
                 );
             }
-            Served::with(C::proceed(&keep), "unimplemented")
+            C::proceed(&keep).because(Outcome::Unimplemented)
         }
-        Err(e) => on_error(app, &call, e.label(), &e)
-            .unwrap_or_else(|| Served::with(C::proceed(&keep), "fail_open")),
-    }
-}
-
-/// Applies the callback's `onError` when the policy could not decide, gave no answer, or the
-/// body could not be read. Never silent: logged with the operation ID and cause, and counted.
-/// Returns the refusal, or `None` when `onError` is continue: the caller then answers with the
-/// callback's own continue reply, labelled `fail_open`.
-pub(crate) fn on_error(
-    app: &App,
-    call: &Call,
-    cause: &'static str,
-    err: &dyn std::fmt::Display,
-) -> Option<Served> {
-    let command = call.command.name;
-    counter!("openim_shim_policy_failures_total", "command" => command, "cause" => cause)
-        .increment(1);
-    match &app.callback(call.command).settings.on_error {
-        OnError::Continue => {
-            tracing::warn!(command, operation_id = %call.operation_id, cause, error = %err,
-                "no policy decision: continuing (onError: continue)");
-            None
-        }
-        OnError::Refuse { err_code, err_msg } => {
-            tracing::warn!(command, operation_id = %call.operation_id, cause, error = %err,
-                "no policy decision: refusing (onError: refuse)");
-            Some(Served {
-                verdict: Verdict {
-                    outcome: crate::callbacks::Outcome::Refuse,
-                    body: openim::refuse(*err_code, err_msg, cause),
-                },
-                outcome: "fail_closed",
-            })
-        }
+        Err(e) => rescue(app, call, Cause::of(&e), &e, C::proceed(&keep)),
     }
 }
 
 /// Serves after-callback `C`: see the module docs. OpenIM's reply is always "continue", sent
-/// by the caller without waiting for anything here. Returns the outcome label: `accepted`,
-/// `dropped` (intake queue full), `disabled`, `malformed`.
-pub(crate) fn after<C: After>(app: &App, mut call: Call) -> &'static str {
-    let command = call.command.name;
+/// by the caller without waiting for anything here; the verdict's outcome says what became of
+/// the event: accepted, dropped (intake queue full), disabled or malformed.
+pub(crate) fn after<C: After>(app: &App, call: &mut Call) -> Verdict {
     if !app.callback(call.command).settings.enable {
-        counter!("openim_shim_after_events_total", "command" => command, "result" => "disabled")
-            .increment(1);
-        return "disabled";
+        return Verdict::proceed().because(Outcome::Disabled);
     }
     let mut request = match C::decode(&call.body) {
         Ok(r) => r,
-        Err(e) => {
-            // OpenIM ignores after-replies, so there is nothing to refuse; the event cannot be
-            // delivered, so it is reported.
-            tracing::warn!(command, operation_id = %call.operation_id, error = %e,
-                "malformed after-event body: not delivered");
-            counter!("openim_shim_after_events_total", "command" => command, "result" => "malformed")
-                .increment(1);
-            return "malformed";
-        }
+        Err(e) => return rescue(app, call, Cause::Malformed, &e, Verdict::proceed()),
     };
     call.fill_context(&mut request);
     let natural = C::natural_key(&request);
@@ -229,13 +174,72 @@ pub(crate) fn after<C: After>(app: &App, mut call: Call) -> &'static str {
     let event = AfterEvent {
         command: call.command,
         wire_name: call.wire_name,
-        operation_id: call.operation_id,
+        operation_id: std::mem::take(&mut call.operation_id),
         idempotency_key: context.idempotency_key,
         payload: Bytes::from(payload),
     };
-    if app.after.push(event) {
-        "accepted"
+    let outcome = if app.after.push(event) {
+        Outcome::Accepted
     } else {
-        "dropped"
+        Outcome::Dropped
+    };
+    Verdict::proceed().because(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        Shim,
+        commands::COMMANDS,
+        config::{OnError, Settings},
+    };
+
+    fn row(name: &str, run: Run) -> &'static Command {
+        let row = COMMANDS.iter().find(|c| c.name == name).unwrap();
+        Box::leak(Box::new(row.served_by(run)))
+    }
+
+    fn call(command: &'static Command) -> Call {
+        Call {
+            command,
+            wire_name: command.name,
+            operation_id: "op-1".into(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// A bug in a handler must not fail the user's operation, nor bypass the failure mode: the
+    /// panic is answered by the callback's onError, with `panic` as the cause.
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_with_the_callback_s_on_error() {
+        fn boom<'a>(_: &'a App, _: &'a mut Call) -> BoxFuture<'a, Verdict> {
+            Box::pin(async { panic!("boom") })
+        }
+        fn boom_after(_: &App, _: &mut Call) -> Verdict {
+            panic!("boom")
+        }
+        let settings = Settings {
+            on_error: OnError::Refuse {
+                err_code: 5900,
+                err_msg: "unavailable".into(),
+            },
+            ..Settings::default()
+        };
+        let shim = Shim::start(settings).await.unwrap();
+
+        let command = row("callbackBeforeSendSingleMsgCommand", Run::Before(boom));
+        let verdict = serve(&shim.app, &mut call(command)).await;
+        assert_eq!(verdict.outcome, Outcome::FailClosed);
+        let json: serde_json::Value = serde_json::from_slice(&verdict.body).unwrap();
+        assert_eq!(
+            (json["errCode"].as_i64(), json["errDlt"].as_str()),
+            (Some(5900), Some("panic"))
+        );
+
+        let command = row("callbackAfterSendSingleMsgCommand", Run::After(boom_after));
+        let verdict = serve(&shim.app, &mut call(command)).await;
+        assert_eq!(verdict.outcome, Outcome::Malformed);
+        assert_eq!(&verdict.body[..], crate::openim::CONTINUE);
     }
 }

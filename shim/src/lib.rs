@@ -8,7 +8,9 @@
 //! - [`callbacks`]: per-callback conversion, JSON body → proto request and proto response →
 //!   JSON reply, including the guard against changes that would break OpenIM. Pure.
 //! - [`commands`]: the command table, the one place that maps each OpenIM command to its RPC.
-//! - `dispatch`: serves one routed callback: decode, call, encode, failure mode.
+//! - `dispatch`: serves one routed callback: decode, call, encode.
+//! - [`outcome`]: the vocabulary of what happened to a callback (outcome, failure cause).
+//! - `rescue`: the one place that answers a callback without a policy decision.
 //! - [`policy_client`]: the generic gRPC unary call with deadline and metadata.
 //! - [`after`]: at-least-once delivery of after-events through a disk spool.
 //! - [`routes`]: the HTTP router: callbacks, health, readiness, metrics.
@@ -21,7 +23,9 @@ pub mod commands;
 pub mod config;
 mod dispatch;
 pub mod openim;
+pub mod outcome;
 pub mod policy_client;
+mod rescue;
 pub mod routes;
 pub mod telemetry;
 
@@ -29,7 +33,7 @@ use std::{
     collections::HashMap,
     future::Future,
     sync::{
-        Arc,
+        Arc, OnceLock,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -43,6 +47,7 @@ use crate::{
     commands::{COMMANDS, Command, Kind},
     config::{CallbackSettings, Settings},
     policy_client::PolicyClient,
+    telemetry::CallbackMetrics,
 };
 
 /// How long a new policy connection may take before a call counts as "no answer".
@@ -51,21 +56,33 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// keeps them for the next start instead).
 const DRAIN_GRACE: Duration = Duration::from_secs(10);
 
-/// One callback's settings and what the shim learnt about it at run time.
+/// One callback's settings, its metrics, and what the shim learnt about it at run time.
 #[derive(Debug)]
 pub(crate) struct PerCallback {
+    command: &'static Command,
     pub(crate) settings: CallbackSettings,
     /// Until when (in [`App::now_ms`] time) the policy's UNIMPLEMENTED answer holds; 0: not
     /// known. An atomic so that the request path reads it without a lock.
     unimplemented_until: AtomicU64,
+    /// Registered on the command's first request, so that commands OpenIM never sends add no
+    /// series to `/metrics`.
+    metrics: OnceLock<CallbackMetrics>,
 }
 
 impl PerCallback {
-    fn new(settings: CallbackSettings) -> Self {
+    fn new(command: &'static Command, settings: CallbackSettings) -> Self {
         Self {
+            command,
             settings,
             unimplemented_until: AtomicU64::new(0),
+            metrics: OnceLock::new(),
         }
+    }
+
+    /// The command's metric handles.
+    pub(crate) fn metrics(&self) -> &CallbackMetrics {
+        self.metrics
+            .get_or_init(|| CallbackMetrics::new(self.command))
     }
 
     /// Whether the policy answered UNIMPLEMENTED less than the TTL ago.
@@ -88,18 +105,16 @@ pub struct App {
     policy: PolicyClient,
     after: AfterQueue,
     settings: Settings,
-    /// Per-callback settings and state, by command name (every row of the table).
+    /// Per-callback settings and state, by command name: every row of the table.
     callbacks: HashMap<&'static str, PerCallback>,
-    /// For a command missing from `callbacks` (none, by construction).
-    fallback: PerCallback,
     metrics: PrometheusHandle,
     clock: Instant,
 }
 
 impl App {
-    /// The settings and state of `command`.
+    /// The settings and state of `command`, a row of the table (so always present).
     pub(crate) fn callback(&self, command: &Command) -> &PerCallback {
-        self.callbacks.get(command.name).unwrap_or(&self.fallback)
+        &self.callbacks[command.name]
     }
 
     /// Milliseconds since the shim started; monotonic.
@@ -145,7 +160,7 @@ impl Shim {
         let metrics = telemetry::prometheus();
         let callbacks: HashMap<_, _> = COMMANDS
             .iter()
-            .map(|c| (c.name, PerCallback::new(settings.callback(c))))
+            .map(|c| (c.name, PerCallback::new(c, settings.callback(c))))
             .collect();
         let timeouts = COMMANDS
             .iter()
@@ -166,22 +181,21 @@ impl Shim {
             },
         )
         .await?;
-        let fallback = PerCallback::new(CallbackSettings {
-            enable: true,
-            timeout: settings.timeout,
-            on_error: settings.on_error.clone(),
-            unimplemented_ttl: settings.unimplemented_ttl,
-        });
         let app = Arc::new(App {
             policy,
             after,
             settings,
             callbacks,
-            fallback,
             metrics,
             clock: Instant::now(),
         });
         Ok(Self { app, delivery })
+    }
+
+    /// The HTTP router, for serving on a listener of one's own or for in-memory requests
+    /// (`tower::ServiceExt::oneshot`).
+    pub fn router(&self) -> axum::Router {
+        routes::router(self.app.clone())
     }
 
     /// Serves OpenIM callbacks on `listener` until `shutdown` completes; then stops accepting,
@@ -222,12 +236,15 @@ mod tests {
 
     #[test]
     fn an_unimplemented_answer_is_remembered_for_its_ttl_only() {
-        let cb = PerCallback::new(CallbackSettings {
-            enable: true,
-            timeout: Duration::from_secs(1),
-            on_error: OnError::Continue,
-            unimplemented_ttl: Duration::from_secs(30),
-        });
+        let cb = PerCallback::new(
+            &COMMANDS[0],
+            CallbackSettings {
+                enable: true,
+                timeout: Duration::from_secs(1),
+                on_error: OnError::Continue,
+                unimplemented_ttl: Duration::from_secs(30),
+            },
+        );
         assert!(!cb.unimplemented_remembered(1_000));
         assert!(cb.remember_unimplemented(1_000, Duration::from_secs(30)));
         assert!(cb.unimplemented_remembered(1_000));

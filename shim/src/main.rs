@@ -29,10 +29,10 @@ async fn main() -> anyhow::Result<()> {
     let mut settings = loaded.settings;
 
     // Try-out mode: the default policy in this process, on a loopback port.
-    let _policy = if args.with_policy {
-        let (url, task) = in_process_policy(args.rules.as_deref()).await?;
-        settings.policy_url = url;
-        Some(task)
+    let policy = if args.with_policy {
+        let policy = InProcessPolicy::start(args.rules.as_deref()).await?;
+        settings.policy_url.clone_from(&policy.url);
+        Some(policy)
     } else {
         None
     };
@@ -56,28 +56,51 @@ async fn main() -> anyhow::Result<()> {
         "openim-shim ready"
     );
     shim.serve(listener, shutdown).await?;
+    // After the shim, which delivers its last after-events to it.
+    if let Some(policy) = policy {
+        policy.stop().await?;
+    }
     Ok(())
 }
 
-#[cfg(feature = "all-in-one")]
-async fn in_process_policy(
-    rules: Option<&std::path::Path>,
-) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
-    let policy = openim_policy::Policy::load(rules)?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, rules = ?rules, "default policy running in this process (--with-policy)");
-    let task = tokio::spawn(openim_policy::serve(
-        listener,
-        policy,
-        std::future::pending(),
-    ));
-    Ok((format!("http://{addr}"), task))
+/// The default policy running in this process (`--with-policy`).
+struct InProcessPolicy {
+    url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-#[cfg(not(feature = "all-in-one"))]
-async fn in_process_policy(
-    _rules: Option<&std::path::Path>,
-) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
-    anyhow::bail!("--with-policy needs a build with the `all-in-one` feature")
+impl InProcessPolicy {
+    #[cfg(feature = "all-in-one")]
+    async fn start(rules: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        let policy = openim_policy::Policy::load(rules)?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, rules = ?rules, "default policy running in this process (--with-policy)");
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(openim_policy::serve(listener, policy, async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            url: format!("http://{addr}"),
+            stop,
+            task,
+        })
+    }
+
+    #[cfg(not(feature = "all-in-one"))]
+    async fn start(_rules: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        anyhow::bail!(
+            "--with-policy needs the default policy built in: \
+             cargo run --release -p openim-shim --features all-in-one -- --with-policy"
+        )
+    }
+
+    /// Stops it the way `openim-policy` stops on SIGTERM: in-flight calls finish, the audit log
+    /// is flushed.
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.context("the in-process policy failed")??;
+        Ok(())
+    }
 }

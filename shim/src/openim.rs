@@ -1,7 +1,7 @@
 //! OpenIM's webhook wire protocol, the parts shared by every callback: where the command is in a
 //! request, how to decode OpenIM's bodies leniently, and how to encode replies strictly.
 //!
-//! Pure code: no I/O. The authority is `PROTOCOL.md` (§1.1 URL forms, §2 replies, §7 decoding).
+//! Pure code: no I/O. The authority is `docs/openim-protocol.md` (§1.1 URL forms, §2 replies, §7 decoding).
 
 use bytes::Bytes;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -16,7 +16,7 @@ const NEXT_CODE_STOP: i32 = 1;
 
 /// OpenIM's `CommonCallbackResp` followed by the callback's change fields. `actionCode` is always
 /// 0: since v3.7 a non-zero `actionCode` means "continue", before v3.7 it meant "refuse", so it
-/// carries no portable meaning (PROTOCOL.md §2.2).
+/// carries no portable meaning (docs/openim-protocol.md §2.2).
 #[derive(Serialize)]
 struct WireReply<'a, C> {
     #[serde(rename = "actionCode")]
@@ -72,7 +72,7 @@ fn encode<T: Serialize>(reply: &T) -> Bytes {
 }
 
 /// Deserialises `null` as the type's default: OpenIM's Go structs emit nil slices and pointers as
-/// `null` (PROTOCOL.md §1.2, §7). Use with `#[serde(deserialize_with = "openim::nullable")]`.
+/// `null` (docs/openim-protocol.md §1.2, §7). Use with `#[serde(deserialize_with = "openim::nullable")]`.
 pub fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
@@ -108,18 +108,28 @@ pub fn last_segment(path: &str) -> &str {
     path.rsplit('/').find(|s| !s.is_empty()).unwrap_or("")
 }
 
-/// Reads the body's `callbackCommand` (every OpenIM request body carries it). Skips the rest of
-/// the document without building it.
-pub fn command_from_body(body: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Head {
-        #[serde(rename = "callbackCommand")]
-        callback_command: Option<String>,
+/// The two fields every OpenIM body starts with, read without building the rest of the
+/// document.
+#[derive(Debug, Default, Deserialize)]
+pub struct BodyHead {
+    /// `callbackCommand`, every OpenIM request body carries it.
+    #[serde(rename = "callbackCommand")]
+    pub command: Option<String>,
+    /// `operationID`, most bodies carry it.
+    #[serde(rename = "operationID")]
+    pub operation_id: Option<String>,
+}
+
+impl BodyHead {
+    /// The head of `body`, empty if it is not a JSON object.
+    pub fn of(body: &[u8]) -> Self {
+        serde_json::from_slice(body).unwrap_or_default()
     }
-    serde_json::from_slice::<Head>(body)
-        .ok()?
-        .callback_command
-        .filter(|c| !c.is_empty())
+}
+
+/// Reads the body's `callbackCommand`, if any and not empty.
+pub fn command_from_body(body: &[u8]) -> Option<String> {
+    BodyHead::of(body).command.filter(|c| !c.is_empty())
 }
 
 #[cfg(test)]

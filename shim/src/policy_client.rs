@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes};
 use http::uri::PathAndQuery;
-use policy_proto::v1 as pb;
+use policy_proto::{raw::RawCodec, v1 as pb};
 use tonic::{
     Code, Status,
-    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
+    codec::Codec,
     metadata::MetadataValue,
     transport::{Channel, Endpoint},
 };
@@ -147,8 +147,12 @@ impl PolicyClient {
         payload: Bytes,
         meta: CallMeta<'_>,
     ) -> Result<(), CallError> {
-        let attempt = meta.delivery_attempt.unwrap_or(1);
-        self.call(path, (payload, attempt), meta, PassThrough).await
+        let mut attempt = Vec::with_capacity(8);
+        attempt_fragment(meta.delivery_attempt.unwrap_or(1), &mut attempt);
+        let message = payload.chain(Bytes::from(attempt));
+        self.call(path, message, meta, RawCodec::default())
+            .await
+            .map(drop)
     }
 
     async fn call<C>(
@@ -223,51 +227,6 @@ fn attempt_fragment(attempt: u32, buf: &mut impl BufMut) {
         },
         buf,
     );
-}
-
-/// A codec that sends already encoded protobuf bytes plus the delivery-attempt fragment, and
-/// discards the response body.
-#[derive(Debug, Default, Clone, Copy)]
-struct PassThrough;
-
-impl Codec for PassThrough {
-    type Encode = (Bytes, u32);
-    type Decode = ();
-    type Encoder = Self;
-    type Decoder = Self;
-
-    fn encoder(&mut self) -> Self {
-        Self
-    }
-
-    fn decoder(&mut self) -> Self {
-        Self
-    }
-}
-
-impl Encoder for PassThrough {
-    type Item = (Bytes, u32);
-    type Error = Status;
-
-    fn encode(
-        &mut self,
-        (payload, attempt): (Bytes, u32),
-        dst: &mut EncodeBuf<'_>,
-    ) -> Result<(), Status> {
-        dst.put(payload);
-        attempt_fragment(attempt, dst);
-        Ok(())
-    }
-}
-
-impl Decoder for PassThrough {
-    type Item = ();
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
-        src.advance(src.remaining());
-        Ok(Some(()))
-    }
 }
 
 #[cfg(test)]

@@ -27,11 +27,12 @@ use tracing::Instrument;
 use crate::{
     App,
     callbacks::Verdict,
-    commands::{self, Kind, Run},
-    dispatch::{self, Call, Served},
+    commands,
+    dispatch::{self, Call},
     openim,
+    outcome::Cause,
     policy_client::OPERATION_ID_KEY,
-    telemetry::CallbackMetrics,
+    rescue::rescue,
 };
 
 /// Deadline of the readiness probe's health check.
@@ -100,17 +101,15 @@ fn json_reply(status: StatusCode, body: Bytes) -> Response {
     response
 }
 
-/// A bug must not fail the user's operation: answer continue, and make the bug loud.
+/// The last resort, for a panic outside a callback's handler (whose panics `dispatch::serve`
+/// answers with the callback's `onError`): a bug must not fail the user's operation, so answer
+/// continue, and make the bug loud.
 #[allow(clippy::needless_pass_by_value)] // the signature CatchPanicLayer requires
 fn on_panic(err: Box<dyn Any + Send + 'static>) -> Response {
-    let detail = err
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| err.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown panic");
+    let detail = dispatch::panic_message(&*err);
     tracing::error!(
-        panic = detail,
-        "callback handler panicked: answered continue"
+        panic = %detail,
+        "request handler panicked: answered continue"
     );
     counter!("openim_shim_panics_total").increment(1);
     json_reply(StatusCode::OK, Bytes::from_static(openim::CONTINUE))
@@ -143,13 +142,7 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
         commands::lookup(&openim::command_from_body(body)?)
     });
     let Some((wire_name, command)) = routed else {
-        let name = openim::last_segment(path);
-        tracing::warn!(
-            command = name,
-            operation_id,
-            "unknown callback command: answered continue"
-        );
-        counter!("openim_shim_unknown_commands_total").increment(1);
+        unknown_command(path, &operation_id, body.as_deref().ok());
         return json_reply(StatusCode::OK, Bytes::from_static(openim::CONTINUE));
     };
 
@@ -161,38 +154,48 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
     if !operation_id.is_empty() {
         span.record("operation_id", operation_id.as_str());
     }
-    let served = async {
-        let (body, body_error) = match body {
-            Ok(b) => (b, None),
-            Err(e) => (Bytes::new(), Some(e)),
-        };
-        let call = Call {
-            command,
-            wire_name,
-            operation_id,
-            body,
-        };
-        if let Some(e) = body_error {
-            return match command.kind {
-                Kind::Before => dispatch::on_error(&app, &call, "body", &e)
-                    .unwrap_or_else(|| Served::with(Verdict::proceed(), "fail_open")),
-                Kind::After => {
-                    tracing::warn!(error = %e, "after-event body unreadable: not delivered");
-                    counter!("openim_shim_after_events_total",
-                        "command" => command.name, "result" => "malformed")
-                    .increment(1);
-                    Served::after("malformed")
-                }
-            };
-        }
-        match command.run {
-            Run::Before(serve) => serve(&app, call).await,
-            Run::After(serve) => Served::after(serve(&app, call)),
+    let mut call = Call {
+        command,
+        wire_name,
+        operation_id,
+        body: Bytes::new(),
+    };
+    let verdict = async {
+        match body {
+            Ok(body) => {
+                call.body = body;
+                dispatch::serve(&app, &mut call).await
+            }
+            Err(e) => rescue(&app, &call, Cause::Body, &e, Verdict::proceed()),
         }
     }
     .instrument(span)
     .await;
 
-    CallbackMetrics::of(command).record(command, served.outcome, started.elapsed());
-    json_reply(StatusCode::OK, served.verdict.body)
+    app.callback(command)
+        .metrics()
+        .record(verdict.outcome, started.elapsed());
+    json_reply(StatusCode::OK, verdict.body)
+}
+
+/// A command the shim does not serve (a future OpenIM's, or a wrong URL): answered continue,
+/// logged with the operation ID (the header's, else the body's) and counted.
+fn unknown_command(path: &str, operation_id: &str, body: Option<&[u8]>) {
+    let head = body.map(openim::BodyHead::of).unwrap_or_default();
+    let name = head
+        .command
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| openim::last_segment(path));
+    let operation_id = match (operation_id, &head.operation_id) {
+        ("", Some(from_body)) => from_body.as_str(),
+        (from_header, _) => from_header,
+    };
+    // Not the whole path: it may carry a secret prefix.
+    tracing::warn!(
+        command = name,
+        operation_id,
+        "unknown callback command: answered continue"
+    );
+    counter!("openim_shim_unknown_commands_total").increment(1);
 }

@@ -4,15 +4,15 @@
 //! The `metrics` facade has one global recorder per process, so every shim in a process (tests
 //! run several) shares one registry.
 
-use std::{
-    sync::{LazyLock, OnceLock},
-    time::Duration,
-};
+use std::{sync::OnceLock, time::Duration};
 
 use metrics::{Counter, Histogram, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::commands::{COMMANDS, Command};
+use crate::{
+    commands::Command,
+    outcome::{Cause, Outcome},
+};
 
 /// Latency buckets, in seconds: from the 100 µs of a cached answer to OpenIM's 15 s cap.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -26,64 +26,50 @@ const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
-/// Every `outcome` label of `openim_shim_callbacks_total` (see `dispatch::Served`).
-const OUTCOMES: [&str; 10] = [
-    "continue",
-    "refuse",
-    "modify",
-    "fail_open",
-    "fail_closed",
-    "unimplemented",
-    "disabled",
-    "accepted",
-    "dropped",
-    "malformed",
-];
-
-/// The metrics recorded on every callback, with their handles resolved once per command: the
-/// `metrics` macros with labels build, allocate and look up a key on every call.
+/// The metrics of one command, recorded on every callback. The handles are resolved once per
+/// command (see `PerCallback::metrics`): the `metrics` macros with labels build, allocate and
+/// look up a key on every call.
+#[derive(Debug)]
 pub(crate) struct CallbackMetrics {
+    command: &'static str,
     duration: Histogram,
-    outcomes: [Counter; OUTCOMES.len()],
-}
-
-/// One slot per row of the command table, filled on the command's first request, so that
-/// commands OpenIM never sends add no series.
-static CALLBACK_METRICS: LazyLock<Vec<OnceLock<CallbackMetrics>>> =
-    LazyLock::new(|| COMMANDS.iter().map(|_| OnceLock::new()).collect());
-
-/// The row's position in the command table, from its address (rows are elements of it).
-fn row(command: &'static Command) -> usize {
-    (std::ptr::from_ref(command) as usize - COMMANDS.as_ptr() as usize)
-        / std::mem::size_of::<Command>()
+    outcomes: [Counter; Outcome::ALL.len()],
 }
 
 impl CallbackMetrics {
-    /// The handles of `command` (a row of [`COMMANDS`]).
-    pub(crate) fn of(command: &'static Command) -> &'static Self {
-        CALLBACK_METRICS[row(command)].get_or_init(|| Self {
+    /// The handles of `command`; registering them adds its series to `/metrics`.
+    pub(crate) fn new(command: &'static Command) -> Self {
+        Self {
+            command: command.name,
             duration: metrics::histogram!(
                 "openim_shim_callback_duration_seconds", "command" => command.name
             ),
-            outcomes: OUTCOMES.map(|outcome| {
+            outcomes: Outcome::ALL.map(|outcome| {
                 metrics::counter!(
-                    "openim_shim_callbacks_total", "command" => command.name, "outcome" => outcome
+                    "openim_shim_callbacks_total",
+                    "command" => command.name, "outcome" => outcome.as_str()
                 )
             }),
-        })
+        }
     }
 
     /// Counts one answered callback with `outcome` and records how long it took.
-    pub(crate) fn record(&self, command: &'static Command, outcome: &'static str, took: Duration) {
+    pub(crate) fn record(&self, outcome: Outcome, took: Duration) {
         self.duration.record(took.as_secs_f64());
-        match OUTCOMES.iter().position(|o| *o == outcome) {
-            Some(i) => self.outcomes[i].increment(1),
-            // An outcome added to dispatch but not to OUTCOMES still counts.
-            None => metrics::counter!(
-                "openim_shim_callbacks_total", "command" => command.name, "outcome" => outcome
-            )
-            .increment(1),
-        }
+        self.outcomes[outcome as usize].increment(1);
+    }
+
+    /// The counter of before-callbacks without a decision because of `cause` (a rare path: the
+    /// handle is looked up when needed).
+    pub(crate) fn failure(&self, cause: Cause) -> Counter {
+        metrics::counter!("openim_shim_policy_failures_total",
+            "command" => self.command, "cause" => cause.as_str())
+    }
+
+    /// The counter of policy changes to `field` rejected by the mutation guard.
+    pub(crate) fn rejected(&self, field: &'static str) -> Counter {
+        metrics::counter!("openim_shim_rejected_changes_total",
+            "command" => self.command, "field" => field)
     }
 }
 
@@ -130,8 +116,8 @@ fn describe() {
     );
     describe_counter!(
         "openim_shim_policy_failures_total",
-        "Before-callbacks without a policy decision, by command and cause: error (gRPC error \
-         status), timeout, unavailable, malformed (body), body (unreadable)."
+        "Before-callbacks without a policy decision, by command and cause: unavailable, timeout, \
+         error (gRPC error status), malformed (body), body (unreadable), panic (a shim bug)."
     );
     describe_counter!(
         "openim_shim_rejected_changes_total",
@@ -148,12 +134,7 @@ fn describe() {
     );
     describe_counter!(
         "openim_shim_panics_total",
-        "Handler panics (answered continue)."
-    );
-    describe_counter!(
-        "openim_shim_after_events_total",
-        "After-events received, by command and result: accepted (queued for the spool), \
-         disabled, malformed."
+        "Handler panics (answered like a policy failure, with the callback's onError)."
     );
     describe_counter!(
         "openim_shim_after_deliveries_total",
@@ -183,16 +164,4 @@ fn describe() {
         metrics::Unit::Bytes,
         "Bytes of after-events in the spool."
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_command_has_its_own_metrics_slot() {
-        for (i, command) in COMMANDS.iter().enumerate() {
-            assert_eq!(row(command), i, "{}", command.name);
-        }
-    }
 }

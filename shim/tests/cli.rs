@@ -174,6 +174,10 @@ fn sigterm(child: &mut Child) -> std::process::ExitStatus {
 
 /// The README's try-out command and the reply its `curl` example shows.
 #[test]
+#[cfg_attr(
+    not(feature = "all-in-one"),
+    ignore = "needs the in-process policy: --features all-in-one (the workspace's test run has it)"
+)]
 fn the_readme_all_in_one_command_masks_the_fixture_and_stops_on_sigterm() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let rules = format!("{root}/examples/rules.yaml");
@@ -192,6 +196,17 @@ fn the_readme_all_in_one_command_masks_the_fixture_and_stops_on_sigterm() {
     assert_eq!(
         reply,
         r#"{"actionCode":0,"errCode":0,"errMsg":"","errDlt":"","nextCode":0,"content":"{\"content\":\"buy now at ************\"}"}"#
+    );
+    // The refusal example: the single-chat fixture with `hello` replaced by `a scam offer`.
+    let body = std::fs::read_to_string(format!(
+        "{root}/tests/fixtures/callbackBeforeSendSingleMsgCommand.json"
+    ))
+    .unwrap()
+    .replace("hello", "a scam offer");
+    let reply = post(&addr, "callbackBeforeSendSingleMsgCommand", body.as_bytes());
+    assert_eq!(
+        reply,
+        r#"{"actionCode":0,"errCode":5001,"errMsg":"message rejected by content policy","errDlt":"matched rule: abuse","nextCode":1}"#
     );
     let status = sigterm(&mut child.child);
     assert!(status.success(), "exit status {status}");

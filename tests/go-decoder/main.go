@@ -1,6 +1,6 @@
 // Command go-decoder reads OpenIM webhook replies and reports what OpenIM's Go server makes of
 // them: it decodes each reply with encoding/json into mirrors of OpenIM's reply structs
-// (pkg/callbackstruct, read from open-im-server 7848d7c7, see PROTOCOL.md §2 and §6) and applies
+// (pkg/callbackstruct, read from open-im-server 7848d7c7, see docs/openim-protocol.md §2 and §6) and applies
 // each server version's Parse() rule.
 //
 // Input: one JSON object per line, {"struct": "<reply struct name>", "body": "<reply body>"}.
@@ -278,7 +278,7 @@ type verdict struct {
 	// Decoded: json.Unmarshal succeeded (else every version fails the operation).
 	Decoded bool   `json:"decoded"`
 	Error   string `json:"error,omitempty"`
-	// Refused per version (PROTOCOL.md §2.2).
+	// Refused per version (docs/openim-protocol.md §2.2).
 	RefusedV37 bool  `json:"refusedV37"`
 	RefusedV35 bool  `json:"refusedV35"`
 	RefusedV30 bool  `json:"refusedV30"`
@@ -334,7 +334,7 @@ func check(in input) verdict {
 }
 
 // requestHazards finds what OpenIM would break when it applies the reply to this request
-// (PROTOCOL.md §4 and §8 item 11).
+// (docs/openim-protocol.md §4 and §8 item 11).
 func requestHazards(r reply, request string) []string {
 	var hazards []string
 	switch resp := r.(type) {

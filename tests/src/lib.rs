@@ -1,6 +1,6 @@
 //! Helpers for the end-to-end tests: start the real policy and shim on loopback port 0, post
 //! OpenIM's byte-exact requests the way OpenIM's Go client does, and read the replies the way
-//! OpenIM does (in Rust per PROTOCOL.md §2.2, and with a Go program mirroring OpenIM's structs).
+//! OpenIM does (in Rust per docs/openim-protocol.md §2.2, and with a Go program mirroring OpenIM's structs).
 //!
 //! Each `tests/*.rs` file is one theme; they all use this crate.
 //!

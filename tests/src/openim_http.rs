@@ -1,4 +1,4 @@
-//! An HTTP client that sends callbacks the way OpenIM's Go client does (PROTOCOL.md §1.2):
+//! An HTTP client that sends callbacks the way OpenIM's Go client does (docs/openim-protocol.md §1.2):
 //! HTTP/1.1, Go's title-cased header names (`Operationid`), `Content-Type: application/json;
 //! charset=utf-8`, the body as given (OpenIM v3.7+ ends it with a newline).
 

@@ -1,4 +1,4 @@
-//! Reads a reply the way OpenIM does (PROTOCOL.md §2.2), strictly: any reply that is not valid
+//! Reads a reply the way OpenIM does (docs/openim-protocol.md §2.2), strictly: any reply that is not valid
 //! for every server version fails the test.
 
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! Every command of PROTOCOL.md §4, under its current and every older name, end to end: the
+//! Every command of docs/openim-protocol.md §4, under its current and every older name, end to end: the
 //! OpenIM fixture is posted to the real shim, which calls a policy scripted per RPC; the policy
 //! must see the call on the right RPC with the operation ID and command, and OpenIM (the Go
 //! mirror of its decoder, given the request) must read the reply with the intended meaning and

@@ -1,5 +1,5 @@
 //! The six message and push callbacks end to end: OpenIM's byte-exact fixtures posted to the
-//! real shim in front of the real default policy, replies read per PROTOCOL.md §2.2 and by the
+//! real shim in front of the real default policy, replies read per docs/openim-protocol.md §2.2 and by the
 //! Go mirror of OpenIM's decoder.
 
 use openim_tests::{

@@ -154,7 +154,7 @@ async fn a_full_spool_drops_new_events_counted_and_delivers_the_rest() {
     }
     let m = shim.metrics().await;
     assert_eq!(
-        m.sum("openim_shim_after_events_total", &[("result", "accepted")]),
+        m.sum("openim_shim_callbacks_total", &[("outcome", "accepted")]),
         8.0,
         "every event was acknowledged to OpenIM"
     );

@@ -679,7 +679,8 @@ impl RulesFile {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text).map_err(|message| RulesError::Parse {
+        let name = path.display().to_string();
+        Self::parse_named(&text, Some(&name)).map_err(|message| RulesError::Parse {
             path: path.to_owned(),
             message,
         })
@@ -687,10 +688,18 @@ impl RulesFile {
 
     /// Parses rules from YAML text; an empty document is an empty rule set.
     pub fn parse(text: &str) -> Result<Self, String> {
+        Self::parse_named(text, None)
+    }
+
+    /// Parses rules from YAML text read from `name` (the file the snippet of an error names;
+    /// else `<input>`).
+    fn parse_named(text: &str, name: Option<&str>) -> Result<Self, String> {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        serde_saphyr::from_str(text).map_err(|e| e.to_string())
+        serde_saphyr::from_str(text).map_err(|e: serde_saphyr::Error| {
+            e.render_with_options(serde_saphyr::render_options! { source_name: name })
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 
 use policy_proto::v1 as pb;
 
-/// Content types that are notifications (PROTOCOL.md §5.4): rules about who may say what never
+/// Content types that are notifications (docs/openim-protocol.md §5.4): rules about who may say what never
 /// apply to them (OpenIM v3.8 sends group notifications to the group before-send callback).
 pub(crate) fn is_notification(content_type: i32) -> bool {
     (1000..=5000).contains(&content_type)

@@ -1,5 +1,5 @@
 //! Where the user-written text is in a message: OpenIM's `content` is itself a JSON document
-//! whose shape depends on the content type (PROTOCOL.md §5.2, OpenIM SDK element structs):
+//! whose shape depends on the content type (docs/openim-protocol.md §5.2, OpenIM SDK element structs):
 //!
 //! | type | text keys |
 //! | --- | --- |

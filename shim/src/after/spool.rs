@@ -60,7 +60,17 @@ pub enum SpoolError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The database failed (cannot open, locked by another process, I/O error, corrupt).
+    /// Another process holds the spool (one spool directory per shim process).
+    #[error(
+        "spool directory {} is in use by another openim-shim process: give each shim its own \
+         (--spool-dir, or spool.dir in the config file)",
+        dir.display()
+    )]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The database failed (cannot open, I/O error, corrupt).
     #[error("spool database: {0}")]
     Db(Box<redb::Error>),
 }
@@ -127,7 +137,12 @@ impl Store {
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(dir.join(FILE_NAME))
-            .map_err(db_error)?;
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => SpoolError::Locked {
+                    dir: dir.to_owned(),
+                },
+                e => db_error(e),
+            })?;
         Self::init(db, true)
     }
 
@@ -223,6 +238,18 @@ mod tests {
     }
 
     #[test]
+    fn a_spool_in_use_is_refused_naming_the_directory_and_the_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path()).unwrap();
+        let e = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(e.contains(&dir.path().display().to_string()), "{e}");
+        assert!(
+            e.contains("in use by another openim-shim") && e.contains("--spool-dir"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn events_attempts_and_removals_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         {
@@ -279,14 +306,6 @@ mod tests {
             })
             .unwrap();
         assert_eq!(store.summary().unwrap().events, 0);
-    }
-
-    #[test]
-    fn a_spool_in_use_by_another_process_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let _first = Store::open(dir.path()).unwrap();
-        let e = Store::open(dir.path()).unwrap_err().to_string();
-        assert!(e.starts_with("spool database: "), "{e}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Conversation-creation callbacks (PROTOCOL.md §4.5; OpenIM main only).
+//! Conversation-creation callbacks (docs/openim-protocol.md §4.5; OpenIM main only).
 //!
 //! OpenIM main's structs use keys ending in a lower-case `Id` (`ownerUserId`); before
 //! 2025-10-31 they used snake_case keys (`owner_user_id`), in the replies too. Requests of both

@@ -1,4 +1,4 @@
-//! Friend and blacklist callbacks (PROTOCOL.md §4.3). Quirks: the friend-agree bodies carry the
+//! Friend and blacklist callbacks (docs/openim-protocol.md §4.3). Quirks: the friend-agree bodies carry the
 //! accepting user under `blackUserID` and capitalise `HandleResult`/`HandleMsg`; ImportFriends
 //! and SetFriendRemark replies replace the list or the remark.
 

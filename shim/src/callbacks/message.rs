@@ -1,7 +1,7 @@
 //! Message callbacks: before-send (single, group), msg-modify, after-send (single, group) and
 //! saved-to-DB.
 //!
-//! Every message callback body is OpenIM's `CommonCallbackReq` (PROTOCOL.md §5.1) plus `recvID`
+//! Every message callback body is OpenIM's `CommonCallbackReq` (docs/openim-protocol.md §5.1) plus `recvID`
 //! and/or `groupID`, so one wire struct, [`MessageBody`], decodes them all into
 //! [`pb::Message`]. The msg-modify reply is `CallbackMsgModifyCommandResp` (§6.3).
 
@@ -130,7 +130,7 @@ notification!(AfterMsgSaveDB, "MessageService/AfterMsgSaveDB",
 /// `MessageService/BeforeMsgModify`: refuse, continue, or rewrite the message.
 pub struct BeforeMsgModify;
 
-/// OpenIM's `CallbackMsgModifyCommandResp` change fields (PROTOCOL.md §6.3): every present field
+/// OpenIM's `CallbackMsgModifyCommandResp` change fields (docs/openim-protocol.md §6.3): every present field
 /// replaces the message's. `offlinePushInfo` is deliberately absent: OpenIM crashes the send when
 /// the message has no push info to copy into. `msgDataList` is ignored by OpenIM.
 #[derive(Debug, Default, Serialize)]

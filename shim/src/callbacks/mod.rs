@@ -20,6 +20,7 @@ use policy_proto::v1 as pb;
 use serde::Serialize;
 
 use crate::openim;
+pub use crate::outcome::Outcome;
 
 /// A body that could not be decoded as the callback's request.
 #[derive(Debug, thiserror::Error)]
@@ -235,32 +236,11 @@ pub trait After: 'static {
     }
 }
 
-/// What a before-callback's reply does, for logs and metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Continue unchanged.
-    Continue,
-    /// Refuse the operation.
-    Refuse,
-    /// Continue with changes.
-    Modify,
-}
-
-impl Outcome {
-    /// Lower-case label used in logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Continue => "continue",
-            Self::Refuse => "refuse",
-            Self::Modify => "modify",
-        }
-    }
-}
-
-/// A reply to OpenIM and what it does.
+/// A reply to OpenIM, and what it does.
 #[derive(Clone, Debug)]
 pub struct Verdict {
-    /// What the reply does.
+    /// What the reply does, and why (e.g. a continue reply may be a policy's decision or the
+    /// failure mode's).
     pub outcome: Outcome,
     /// The JSON body.
     pub body: Bytes,
@@ -273,6 +253,12 @@ impl Verdict {
             outcome: Outcome::Continue,
             body: Bytes::from_static(openim::CONTINUE),
         }
+    }
+
+    /// The same reply, labelled `outcome` (e.g. a continue made without the policy).
+    #[must_use]
+    pub fn because(self, outcome: Outcome) -> Self {
+        Self { outcome, ..self }
     }
 
     /// A continue reply carrying `changes`, a struct whose unchanged fields are skipped when

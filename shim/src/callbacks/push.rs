@@ -1,6 +1,6 @@
 //! Push callbacks: before offline, online and group online push.
 //!
-//! The body is OpenIM's `CallbackBeforePushReq` (PROTOCOL.md §6.4), in which the message's
+//! The body is OpenIM's `CallbackBeforePushReq` (docs/openim-protocol.md §6.4), in which the message's
 //! `OfflinePushInfo` is flattened into the top level and present only when the message has one,
 //! or, for group online push, `CallbackBeforeSuperGroupOnlinePushReq` (no target list, no push
 //! info, plus `seq`): one wire struct reads all three. The reply is `CallbackBeforePushResp`:

@@ -1,4 +1,4 @@
-//! Read receipts and revoke: after-callbacks with small bodies of their own (PROTOCOL.md §6.2),
+//! Read receipts and revoke: after-callbacks with small bodies of their own (docs/openim-protocol.md §6.2),
 //! each with a quirk: `Seqs` is capitalised, `contentType` carries the conversation type, and
 //! `unreadMsgNum` the new has-read sequence number.
 

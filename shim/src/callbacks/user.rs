@@ -1,5 +1,5 @@
 //! User callbacks: registration, profile updates (UpdateUserInfo and UpdateUserInfoEx), online
-//! status (PROTOCOL.md §4.2, §6.5, §6.6).
+//! status (docs/openim-protocol.md §4.2, §6.5, §6.6).
 //!
 //! Guard: an UpdateUserInfoEx reply may only change the fields the update carries (non-null in
 //! the request) and never `ex`: OpenIM dereferences the update's field to apply the change and

@@ -5,23 +5,17 @@
 //! OpenIM never gets.
 
 use std::{
-    convert::Infallible,
-    future::Future,
-    pin::Pin,
     sync::{Arc, Mutex},
-    task::{Context, Poll},
     time::Duration,
 };
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::Bytes;
 use http::uri::PathAndQuery;
+use policy_proto::raw::{self, RawCodec};
 use tokio::sync::Notify;
 use tonic::{
-    Code, Status,
-    body::Body,
-    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
-    server::{Grpc, NamedService, UnaryService},
-    transport::{Channel, Endpoint, Server},
+    Code, Request, Response, Status,
+    transport::{Channel, Endpoint},
 };
 
 /// One call as the policy answered it.
@@ -61,13 +55,7 @@ impl Tap {
 
     /// A router serving every service of the contract.
     pub fn router(self) -> tonic::transport::server::Router {
-        Server::builder()
-            .add_service(Named::<0>(self.clone()))
-            .add_service(Named::<1>(self.clone()))
-            .add_service(Named::<2>(self.clone()))
-            .add_service(Named::<3>(self.clone()))
-            .add_service(Named::<4>(self.clone()))
-            .add_service(Named::<5>(self))
+        raw::router(move |path, request| self.clone().forward(path, request))
     }
 
     /// The first recorded call to `path` with `operation_id`, waiting for it for at most
@@ -105,96 +93,51 @@ impl Tap {
     }
 }
 
-/// The tap under one service name (tonic routes by service name).
-#[derive(Debug, Clone)]
-struct Named<const N: usize>(Tap);
-
-macro_rules! names {
-    ($($n:literal => $name:literal),*) => {$(
-        impl NamedService for Named<$n> {
-            const NAME: &'static str = $name;
+impl Tap {
+    /// Forwards one unary call to the policy and records its answer.
+    async fn forward(
+        self,
+        path: String,
+        request: Request<Bytes>,
+    ) -> Result<Response<Bytes>, Status> {
+        let operation_id = request
+            .metadata()
+            .get("operationid")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let deadline = request
+            .metadata()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_grpc_timeout);
+        let (metadata, _, payload) = request.into_parts();
+        let mut upstream = Request::from_parts(metadata, tonic::Extensions::default(), payload);
+        if let Some(deadline) = deadline {
+            upstream.set_timeout(deadline);
         }
-    )*};
-}
-
-names!(
-    0 => "openim.policy.v1.MessageService",
-    1 => "openim.policy.v1.PushService",
-    2 => "openim.policy.v1.UserService",
-    3 => "openim.policy.v1.FriendService",
-    4 => "openim.policy.v1.GroupService",
-    5 => "openim.policy.v1.ConversationService"
-);
-
-impl<const N: usize> tower::Service<http::Request<Body>> for Named<N> {
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let forward = Forward {
-            tap: self.0.clone(),
-            path: request.uri().path().to_owned(),
+        let mut grpc = tonic::client::Grpc::new(self.upstream.clone());
+        let result = match PathAndQuery::try_from(path.as_str()) {
+            Ok(rpc) => match grpc.ready().await {
+                Ok(()) => {
+                    grpc.unary(upstream, rpc, RawCodec::<Bytes>::default())
+                        .await
+                }
+                Err(e) => Err(Status::unavailable(format!("policy not reachable: {e}"))),
+            },
+            Err(e) => Err(Status::internal(format!("bad path {path}: {e}"))),
         };
-        Box::pin(async move { Ok(Grpc::new(Raw).unary(forward, request).await) })
-    }
-}
-
-/// Forwards one unary call.
-struct Forward {
-    tap: Tap,
-    path: String,
-}
-
-impl UnaryService<Bytes> for Forward {
-    type Response = Bytes;
-    type Future = Pin<Box<dyn Future<Output = Result<tonic::Response<Bytes>, Status>> + Send>>;
-
-    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
-        let tap = self.tap.clone();
-        let path = self.path.clone();
-        Box::pin(async move {
-            let operation_id = request
-                .metadata()
-                .get("operationid")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            let deadline = request
-                .metadata()
-                .get("grpc-timeout")
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_grpc_timeout);
-            let (metadata, _, payload) = request.into_parts();
-            let mut upstream =
-                tonic::Request::from_parts(metadata, tonic::Extensions::default(), payload);
-            if let Some(deadline) = deadline {
-                upstream.set_timeout(deadline);
-            }
-            let mut grpc = tonic::client::Grpc::new(tap.upstream.clone());
-            let result = match PathAndQuery::try_from(path.as_str()) {
-                Ok(rpc) => match grpc.ready().await {
-                    Ok(()) => grpc.unary(upstream, rpc, Raw).await,
-                    Err(e) => Err(Status::unavailable(format!("policy not reachable: {e}"))),
-                },
-                Err(e) => Err(Status::internal(format!("bad path {path}: {e}"))),
-            };
-            let (code, message) = match &result {
-                Ok(_) => (Code::Ok, String::new()),
-                Err(status) => (status.code(), status.message().to_owned()),
-            };
-            tap.record(TapCall {
-                path,
-                operation_id,
-                code,
-                message,
-            });
-            result
-        })
+        let (code, message) = match &result {
+            Ok(_) => (Code::Ok, String::new()),
+            Err(status) => (status.code(), status.message().to_owned()),
+        };
+        self.record(TapCall {
+            path,
+            operation_id,
+            code,
+            message,
+        });
+        result
     }
 }
 
@@ -211,44 +154,6 @@ fn parse_grpc_timeout(value: &str) -> Option<Duration> {
         "n" => Duration::from_nanos(amount),
         _ => return None,
     })
-}
-
-/// Passes encoded messages through both ways.
-#[derive(Debug, Clone, Copy, Default)]
-struct Raw;
-
-impl Codec for Raw {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = Self;
-    type Decoder = Self;
-
-    fn encoder(&mut self) -> Self {
-        Self
-    }
-
-    fn decoder(&mut self) -> Self {
-        Self
-    }
-}
-
-impl Encoder for Raw {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for Raw {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
 }
 
 #[cfg(test)]

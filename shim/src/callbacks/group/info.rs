@@ -14,8 +14,8 @@ use policy_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
 
 use super::super::{
-    Before, DecodeError, Encoder, IntoRequest, Payload, Verdict, context, decode_body, is_none,
-    nested_requests,
+    Before, DecodeError, Encoder, IntoRequest, Outcome, Payload, Verdict, context, decode_body,
+    is_none, nested_requests,
 };
 
 /// The four SetGroupInfo bodies: plain values (before SetGroupInfo), pointers (after
@@ -128,9 +128,9 @@ impl GroupInfoEcho {
     fn verdict(&self, changed: bool) -> Verdict {
         Verdict {
             outcome: if changed {
-                crate::callbacks::Outcome::Modify
+                Outcome::Modify
             } else {
-                crate::callbacks::Outcome::Continue
+                Outcome::Continue
             },
             body: crate::openim::modify(self),
         }

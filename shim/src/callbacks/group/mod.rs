@@ -1,4 +1,4 @@
-//! Group callbacks (PROTOCOL.md §4.4, §6.6, §6.7).
+//! Group callbacks (docs/openim-protocol.md §4.4, §6.6, §6.7).
 //!
 //! Quirks and guards handled here:
 //! - create-group bodies flatten `sdkws.GroupInfo` into the top level;
