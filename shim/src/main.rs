@@ -14,14 +14,14 @@ const EXIT_USAGE: i32 = 2;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    telemetry::init(args.log_format);
-    let loaded = match args.load(|name| std::env::var(name).ok()) {
+    let loaded = match args.load(std::env::vars_os()) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("openim-shim: invalid configuration: {e}");
             std::process::exit(EXIT_USAGE);
         }
     };
+    telemetry::init(loaded.log_format);
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -40,9 +40,9 @@ async fn main() -> anyhow::Result<()> {
     let shim = openim_shim::Shim::start(settings.clone())
         .await
         .context("cannot start")?;
-    let listener = TcpListener::bind(args.listen)
+    let listener = TcpListener::bind(loaded.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+        .with_context(|| format!("cannot listen on {}", loaded.listen))?;
     tracing::info!(
         addr = %listener.local_addr()?,
         policy = %settings.policy_url,
