@@ -6,7 +6,8 @@ use std::io::IsTerminal as _;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 /// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable text.
     Text,

@@ -183,8 +183,8 @@ fn sighup_reloads_the_rules_and_a_bad_file_keeps_them_and_is_counted() {
     let mut child = Guard(
         Command::new(BIN)
             .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
-            // Only SIGHUP reloads in this test.
-            .args(["--reload-interval", "600m", "--rules"])
+            // Only SIGHUP reloads in this test (hours: the duration grammar shared with the shim).
+            .args(["--reload-interval", "10h", "--rules"])
             .arg(&path)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())

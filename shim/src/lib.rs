@@ -117,7 +117,7 @@ impl Shim {
     /// Opens the spool and starts delivering what it holds; fails (before anything listens)
     /// if the policy URL is invalid or the spool cannot be opened.
     pub async fn start(settings: Settings) -> Result<Self, StartError> {
-        let policy = PolicyClient::new(&settings.client_settings())?;
+        let policy = PolicyClient::new(&settings.policy)?;
         let metrics = telemetry::prometheus();
         let callbacks: HashMap<_, _> = COMMANDS
             .iter()

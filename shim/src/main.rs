@@ -14,14 +14,14 @@ const EXIT_USAGE: i32 = 2;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    telemetry::init(args.log_format);
-    let loaded = match args.load(|name| std::env::var(name).ok()) {
+    let loaded = match args.load(std::env::vars_os()) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("openim-shim: invalid configuration: {e}");
             std::process::exit(EXIT_USAGE);
         }
     };
+    telemetry::init(loaded.log_format);
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -31,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
     // Try-out mode: the default policy in this process, on a loopback port.
     let policy = if args.with_policy {
         let policy = InProcessPolicy::start(args.rules.as_deref()).await?;
-        settings.policy_url.clone_from(&policy.url);
+        settings.policy.targets = vec![policy.url.clone()];
         Some(policy)
     } else {
         None
@@ -40,12 +40,12 @@ async fn main() -> anyhow::Result<()> {
     let shim = openim_shim::Shim::start(settings.clone())
         .await
         .context("cannot start")?;
-    let listener = TcpListener::bind(args.listen)
+    let listener = TcpListener::bind(loaded.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+        .with_context(|| format!("cannot listen on {}", loaded.listen))?;
     tracing::info!(
         addr = %listener.local_addr()?,
-        policy = %settings.policy_url,
+        policy = ?settings.policy.targets,
         timeout = ?settings.timeout,
         on_error = ?settings.on_error,
         spool = %settings

@@ -24,11 +24,11 @@ impl Drop for Guard {
 }
 
 #[test]
-fn help_lists_every_flag_with_its_environment_variable() {
+fn help_lists_every_flag_with_its_key_and_environment_variable() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for flag in [
+    for needle in [
         "--listen",
         "--policy",
         "--timeout",
@@ -37,18 +37,18 @@ fn help_lists_every_flag_with_its_environment_variable() {
         "--rules",
         "--config",
         "--spool-dir",
-    ] {
-        assert!(help.contains(flag), "{flag} missing from --help");
-    }
-    for env in [
         "OPENIM_SHIM_LISTEN",
         "OPENIM_SHIM_POLICY",
-        "OPENIM_SHIM_TIMEOUT",
+        "Sets `before.timeout` [env: OPENIM_SHIM_BEFORE_TIMEOUT] [default: 1s]",
         "OPENIM_SHIM_CONFIG",
         "OPENIM_SHIM_SPOOL_DIR",
-        "OPENIM_SHIM_UNIMPLEMENTED_TTL",
+        "OPENIM_SHIM_DEFAULT_UNIMPLEMENTEDTTL",
+        "defaults < config file (--config) < environment variables < flags",
     ] {
-        assert!(help.contains(env), "{env} missing from --help");
+        assert!(
+            help.contains(needle),
+            "{needle} missing from --help:\n{help}"
+        );
     }
     assert!(help.contains("0.0.0.0:10006") && help.contains("http://127.0.0.1:50051"));
     assert!(
@@ -57,15 +57,36 @@ fn help_lists_every_flag_with_its_environment_variable() {
     );
 }
 
+/// A bad setting stops the process with status 2 and a message naming the setting and where it
+/// was set; so does a variable of an earlier version, rather than being silently ignored.
 #[test]
 fn an_invalid_setting_is_named_and_the_process_does_not_start() {
-    let out = Command::new(BIN)
-        .env("OPENIM_SHIM_TIMEOUT", "30s")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("--timeout") && err.contains("15 s"), "{err}");
+    for (env, flag, needle) in [
+        (
+            ("OPENIM_SHIM_BEFORE_TIMEOUT", "30s"),
+            None,
+            "before.timeout: 30s is above OpenIM's 15 s cap",
+        ),
+        (
+            ("OPENIM_SHIM_X", ""),
+            Some(["--timeout", "30s"]),
+            "(flag --timeout)",
+        ),
+        (
+            ("OPENIM_SHIM_TIMEOUT", "2s"),
+            None,
+            "renamed: set OPENIM_SHIM_BEFORE_TIMEOUT instead",
+        ),
+    ] {
+        let out = Command::new(BIN)
+            .args(flag.iter().flatten())
+            .env(env.0, env.1)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(needle), "{err}");
+    }
 }
 
 /// A config file or override that cannot be used stops the process before it listens, with

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use openim_shim::{
     Shim,
-    config::{OnError, Settings},
+    config::{Layer, OnError, Origin, Settings},
 };
 use policy_proto::{raw, v1 as pb};
 use prost::Message as _;
@@ -104,7 +104,7 @@ async fn closed_port() -> SocketAddr {
 /// Settings for a shim asking `policy_url`, with a short deadline and an in-memory spool.
 fn settings(policy_url: &str, on_error: OnError) -> Settings {
     Settings {
-        policy_url: policy_url.to_owned(),
+        policy: openim_shim::policy_client::ClientSettings::to(policy_url),
         timeout: Duration::from_millis(300),
         on_error,
         max_body_bytes: 64 << 10,
@@ -276,13 +276,12 @@ async fn unimplemented_continues_and_is_remembered_and_a_disabled_callback_is_no
     assert_eq!(policy.calls(SINGLE), 1, "asked once, then remembered");
 
     let (policy, url) = Policy::spawn([(SINGLE, refusal(5201))]).await;
-    let mut disabled = settings(&url, refuse_on_error());
-    disabled.callbacks = openim_shim::config::file::parse(
-        Some(("beforeSendSingleMsg: {enable: false}\n", "shim.yaml".into())),
-        |_| None,
+    let file = Layer::from_yaml(
+        "beforeSendSingleMsg: {enable: false}\n",
+        &Origin::File("shim.yaml".into(), None),
     )
-    .unwrap()
-    .callbacks;
+    .unwrap();
+    let disabled = Settings::resolve(&[file], &settings(&url, refuse_on_error())).unwrap();
     let shim = Shim::start(disabled).await.unwrap();
     let r = post(
         &shim,

@@ -24,7 +24,7 @@ pub mod test_policy;
 use std::{future::Future, net::SocketAddr, path::PathBuf};
 
 use openim_policy::Policy;
-use openim_shim::config::Settings;
+use openim_shim::config::{Layer, Origin, Settings};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -132,7 +132,7 @@ pub async fn spawn_grpc(router: tonic::transport::server::Router) -> Running {
 /// Shim settings for a policy at `policy_url`, with short deadlines for tests.
 pub fn shim_settings(policy_url: &str) -> Settings {
     Settings {
-        policy_url: policy_url.to_owned(),
+        policy: openim_shim::policy_client::ClientSettings::to(policy_url),
         ..Settings::default()
     }
 }
@@ -140,11 +140,9 @@ pub fn shim_settings(policy_url: &str) -> Settings {
 /// Shim settings for a policy at `policy_url` with the config file `yaml` applied (as the
 /// `--config` file would be, without environment overrides).
 pub fn shim_settings_yaml(policy_url: &str, yaml: &str) -> Settings {
-    let mut settings = shim_settings(policy_url);
-    let file = openim_shim::config::file::parse(Some((yaml, PathBuf::from("test.yaml"))), |_| None)
-        .expect("test config parses");
-    settings.apply(file).expect("test config is valid");
-    settings
+    let file = Layer::from_yaml(yaml, &Origin::File("test.yaml".into(), None));
+    let file = file.expect("test config is valid");
+    Settings::resolve(&[file], &shim_settings(policy_url)).expect("test config is valid")
 }
 
 /// Starts the shim.

@@ -1,10 +1,10 @@
 //! The conformance kit against every policy implementation of this repository: the default
-//! Rust engine with `examples/conformance/rules.yaml`, and the reference policies in Go, Python
-//! and Node (`examples/policy-*`), each started as a child process on a free port.
+//! Rust engine with `examples/conformance/rules.yaml`, and the reference policies in Go, Python,
+//! Node and Java (`examples/policy-*`), each started as a child process on a free port.
 //!
-//! The examples need their toolchains' packages: `scripts/setup-examples` installs them into
-//! the repository (Go modules, a Python virtualenv, `node_modules`); these tests run it first,
-//! and it returns at once when everything is in place.
+//! The examples need their toolchains' packages: `scripts/setup-polyglot` installs them (Go
+//! modules, a Python virtualenv, `node_modules`, the Java policy's Maven dependencies); these
+//! tests run it first, and it returns at once when everything is in place.
 
 use std::{process::Command, sync::OnceLock, time::Duration};
 
@@ -152,4 +152,28 @@ async fn the_node_reference_policy_conforms() {
         .current_dir(dir);
     let policy = ChildPolicy::start("node", command, READY_WITHIN).await;
     assert_example_conforms("node", policy).await;
+}
+
+#[tokio::test]
+async fn the_java_reference_policy_conforms() {
+    setup();
+    let dir = repo_path("examples/policy-java");
+    // Generates the stubs from proto/, compiles, and writes target/policy-java.jar (its
+    // dependencies in target/lib); the unit tests run in scripts/test. An up-to-date build
+    // (scripts/setup-polyglot made one) takes a few seconds.
+    let status = Command::new("mvn")
+        .args(["-q", "-B", "package", "-DskipTests"])
+        .current_dir(&dir)
+        .status()
+        .expect("run mvn");
+    assert!(
+        status.success(),
+        "mvn package of examples/policy-java failed"
+    );
+    let mut command = Command::new("java");
+    command
+        .args(["-jar", "target/policy-java.jar", "--listen", "{addr}"])
+        .current_dir(dir);
+    let policy = ChildPolicy::start("java", command, READY_WITHIN).await;
+    assert_example_conforms("java", policy).await;
 }

@@ -356,10 +356,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let items = Arc::new(load_mix(&args.mix, args.grpc)?);
     let sender = if args.grpc {
-        Sender::Grpc(PolicyClient::new(&ClientSettings {
-            targets: vec![args.target.clone()],
-            ..ClientSettings::default()
-        })?)
+        Sender::Grpc(PolicyClient::new(&ClientSettings::to(&args.target))?)
     } else {
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(1024)

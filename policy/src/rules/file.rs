@@ -8,8 +8,10 @@ use std::{
     fmt,
     num::NonZeroU32,
     path::{Path, PathBuf},
-    time::{Duration, SystemTime},
+    time::SystemTime,
 };
+
+pub use openim_common::units::{ByteSize, Duration};
 
 use serde::{
     Deserialize, Deserializer,
@@ -313,7 +315,7 @@ pub struct RateLimitSpec {
     /// Messages allowed per `per`, on average.
     pub messages: NonZeroU32,
     /// The period, e.g. `10s` or `1m`.
-    pub per: DurationSpec,
+    pub per: Duration,
     /// Messages allowed in a burst (default: `messages`).
     #[serde(default)]
     pub burst: Option<NonZeroU32>,
@@ -515,19 +517,6 @@ impl<'de> Deserialize<'de> for NonEmpty {
     }
 }
 
-/// A duration written `500ms`, `10s` or `1m`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DurationSpec(pub Duration);
-
-impl<'de> Deserialize<'de> for DurationSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        openim_common::parse_duration(&s)
-            .map(Self)
-            .map_err(de::Error::custom)
-    }
-}
-
 /// A point in time, RFC 3339 (`2030-01-31T18:00:00Z`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp(pub SystemTime);
@@ -542,59 +531,6 @@ impl<'de> Deserialize<'de> for Timestamp {
                     "{s:?} is not a time like 2030-01-31T18:00:00Z: {e}"
                 ))
             })
-    }
-}
-
-/// A size in bytes: a number, or `64KiB`, `10MiB`, `1GiB` (also `KB`/`MB`/`GB`, as powers of
-/// 1000).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteSize(pub u64);
-
-impl ByteSize {
-    fn parse(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let (num, unit) = s.split_at(split);
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("{s:?} is not a size like 65536, 64KiB or 10MiB"))?;
-        let unit = match unit.trim() {
-            "" | "B" => 1,
-            "KiB" => 1 << 10,
-            "MiB" => 1 << 20,
-            "GiB" => 1 << 30,
-            "KB" | "kB" => 1_000,
-            "MB" => 1_000_000,
-            "GB" => 1_000_000_000,
-            other => return Err(format!("unknown size unit {other:?}: use KiB, MiB or GiB")),
-        };
-        match n.checked_mul(unit) {
-            Some(0) => Err("must be more than zero".to_owned()),
-            Some(n) => Ok(Self(n)),
-            None => Err(format!("{s:?} is too large")),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = ByteSize;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a size like 65536, 64KiB or 10MiB")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
-                ByteSize::parse(&v.to_string()).map_err(E::custom)
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
-                ByteSize::parse(&v.to_string()).map_err(E::custom)
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
-                ByteSize::parse(v).map_err(E::custom)
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 
@@ -772,12 +708,23 @@ mod tests {
         );
     }
 
+    /// The units are the shim's too (`openim_common::units`): hours and binary sizes.
     #[test]
-    fn sizes_content_types_and_domains_parse_in_their_usual_spellings() {
-        assert_eq!(ByteSize::parse("65536"), Ok(ByteSize(65536)));
-        assert_eq!(ByteSize::parse("64KiB"), Ok(ByteSize(65536)));
-        assert_eq!(ByteSize::parse("10MB"), Ok(ByteSize(10_000_000)));
-        assert!(ByteSize::parse("0").is_err());
+    fn durations_and_sizes_read_the_shared_grammar() {
+        let r = RulesFile::parse(
+            "rateLimit: {messages: 5, per: 1h}\naudit: {path: a.log, maxFileSize: 64KiB}\n\
+             limits: {maxContentBytes: 4096}\n",
+        )
+        .unwrap();
+        assert_eq!(r.rate_limit.unwrap().per.to_string(), "1h");
+        assert_eq!(r.audit.unwrap().max_file_size, Some(ByteSize(65_536)));
+        assert_eq!(r.limits.unwrap().max_content_bytes, Some(ByteSize(4096)));
+        let e = err("rateLimit:\n  messages: 5\n  per: 0s\n");
+        assert!(e.contains("line 3") && e.contains("more than zero"), "{e}");
+    }
+
+    #[test]
+    fn content_types_and_domains_parse_in_their_usual_spellings() {
         for name in ["text", "TEXT", "Text", "101"] {
             assert_eq!(
                 ContentTypeSpec::parse(name),

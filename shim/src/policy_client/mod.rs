@@ -82,6 +82,16 @@ pub struct CallMeta<'a> {
     pub delivery_attempt: Option<u32>,
 }
 
+/// The services of the contract, by the names `ClientSettings::services` uses.
+pub const SERVICES: [&str; 6] = [
+    "MessageService",
+    "PushService",
+    "UserService",
+    "FriendService",
+    "GroupService",
+    "ConversationService",
+];
+
 /// Where the policy is and how to reach it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientSettings {
@@ -99,10 +109,20 @@ pub struct ClientSettings {
     pub max_reply_bytes: usize,
 }
 
+impl ClientSettings {
+    /// The default settings for the policy at `target`.
+    pub fn to(target: &str) -> Self {
+        Self {
+            targets: vec![target.to_owned()],
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for ClientSettings {
     fn default() -> Self {
         Self {
-            targets: vec!["http://127.0.0.1:50051".to_owned()],
+            targets: vec![crate::config::DEFAULT_POLICY.to_owned()],
             services: BTreeMap::new(),
             endpoint: EndpointSettings::default(),
             discovery: DiscoverySettings::default(),
