@@ -314,7 +314,10 @@ impl Layers<'_> {
         let targets = |t: Option<file::Targets>| t.map(|t| t.0);
         let services = self.or(|c| c.policy.services.clone(), BTreeMap::new());
         if let Some(unknown) = services.keys().find(|s| !SERVICES.contains(&s.as_str())) {
-            let message = format!("unknown service {unknown:?}: one of {}", SERVICES.join(", "));
+            let message = format!(
+                "unknown service {unknown:?}: one of {}",
+                SERVICES.join(", ")
+            );
             return Err(ConfigError::new("policy.services", message, None));
         }
         let e = &b.endpoint;
@@ -338,7 +341,11 @@ impl Layers<'_> {
                 dns_server: self.or(|c| c.policy.dns_server.map(Some), b.discovery.dns_server),
             },
             max_reply_bytes: self.or(
-                |c| c.policy.max_reply.map(|s| usize::try_from(s.0).unwrap_or(usize::MAX)),
+                |c| {
+                    c.policy
+                        .max_reply
+                        .map(|s| usize::try_from(s.0).unwrap_or(usize::MAX))
+                },
                 b.max_reply_bytes,
             ),
         })

@@ -117,8 +117,9 @@ impl Shim {
     /// Opens the spool and starts delivering what it holds; fails (before anything listens)
     /// if the policy URL is invalid or the spool cannot be opened.
     pub async fn start(settings: Settings) -> Result<Self, StartError> {
-        let policy = PolicyClient::new(&settings.policy)?;
+        // First: metric handles made before the recorder is installed record nothing.
         let metrics = telemetry::prometheus();
+        let policy = PolicyClient::new(&settings.policy)?;
         let callbacks: HashMap<_, _> = COMMANDS
             .iter()
             .map(|c| (c.name, PerCallback::new(c, settings.callback(c))))

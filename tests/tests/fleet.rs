@@ -69,7 +69,10 @@ impl Replica {
     async fn spawn(&mut self) {
         let mut child = Command::new(policy_binary())
             .args(["--listen", &format!("{}:{}", self.ip, self.port)])
-            .args(["--metrics-listen", &format!("{}:{}", self.ip, self.metrics_port)])
+            .args([
+                "--metrics-listen",
+                &format!("{}:{}", self.ip, self.metrics_port),
+            ])
             .env("RUST_LOG", "warn,openim_policy=info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -87,7 +90,12 @@ impl Replica {
             false
         })
         .await;
-        assert_eq!(ready, Ok(true), "openim-policy on {} did not start", self.ip);
+        assert_eq!(
+            ready,
+            Ok(true),
+            "openim-policy on {} did not start",
+            self.ip
+        );
         // Keep draining its log so that it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.child = Some(child);
@@ -127,9 +135,12 @@ impl Replica {
     /// Decisions it made so far (its own count, from its `/metrics`).
     async fn decisions(&self) -> f64 {
         let addr = SocketAddr::from((self.ip, self.metrics_port));
-        let r = openim_tests::openim_http::send(http::Method::GET, addr, "/metrics", b"", None)
-            .await;
-        Metrics::parse(&r.text()).sum("openim_policy_decisions_total", &[("rpc", "beforeSendSingleMsg")])
+        let r =
+            openim_tests::openim_http::send(http::Method::GET, addr, "/metrics", b"", None).await;
+        Metrics::parse(&r.text()).sum(
+            "openim_policy_decisions_total",
+            &[("rpc", "beforeSendSingleMsg")],
+        )
     }
 }
 
@@ -169,13 +180,19 @@ impl Seen {
 
 /// Sends before- and after-callbacks at the configured rates over keep-alive connections until
 /// `stop`, recording every reply.
-async fn load(shim: SocketAddr, seen: Arc<Mutex<Seen>>, started: Instant, stop: Arc<tokio::sync::Notify>) {
-    const WORKERS: u32 = 10;
+async fn load(
+    shim: SocketAddr,
+    seen: Arc<Mutex<Seen>>,
+    started: Instant,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    // As OpenIM's client: many connections, one request at a time on each.
+    const WORKERS: u32 = 25;
     let before_body = Bytes::from(fixture("callbackBeforeSendSingleMsgCommand.json"));
     let mut workers = Vec::new();
     for w in 0..WORKERS {
         let seen = seen.clone();
-        let stop = stop.clone();
+        let mut stop = stop.clone();
         let before_body = before_body.clone();
         workers.push(tokio::spawn(async move {
             let stream = TcpStream::connect(shim).await.expect("connect");
@@ -191,11 +208,12 @@ async fn load(shim: SocketAddr, seen: Arc<Mutex<Seen>>, started: Instant, stop: 
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
-                    () = stop.notified() => return,
+                    _ = stop.wait_for(|s| *s) => return,
                 }
                 n += 1;
                 // BEFORE_RATE of every BEFORE_RATE + AFTER_RATE calls are before-callbacks.
-                let before = (n * (BEFORE_RATE + AFTER_RATE) as usize / WORKERS as usize) % 5 < 3;
+                let total = (BEFORE_RATE + AFTER_RATE) as usize;
+                let before = (n * BEFORE_RATE as usize) % total < BEFORE_RATE as usize;
                 let (path, body) = if before {
                     (
                         "/openim/callbackBeforeSendSingleMsgCommand".to_owned(),
@@ -213,7 +231,10 @@ async fn load(shim: SocketAddr, seen: Arc<Mutex<Seen>>, started: Instant, stop: 
                 let failed = match sender.send_request(request).await {
                     Ok(r) => {
                         let body = r.into_body().collect().await.map(|b| b.to_bytes());
-                        match body.ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) {
+                        match body
+                            .ok()
+                            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                        {
                             Some(json) => json["errCode"].as_i64() == Some(FAIL_CODE),
                             None => true,
                         }
@@ -267,9 +288,9 @@ async fn a_fleet_of_policies_is_balanced_and_routed_around_failures() {
     .await;
 
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let stop = Arc::new(tokio::sync::Notify::new());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let started = Instant::now();
-    let loader = tokio::spawn(load(shim.addr, seen.clone(), started, stop.clone()));
+    let loader = tokio::spawn(load(shim.addr, seen.clone(), started, stopped));
     let at = |s: f64| Duration::from_secs_f64(s);
     let sleep_until = |s: f64| tokio::time::sleep_until(started + at(s));
 
@@ -286,6 +307,7 @@ async fn a_fleet_of_policies_is_balanced_and_routed_around_failures() {
     }
     let total: f64 = shares.iter().sum();
 
+    eprintln!("fleet: spread measured at {:?}", started.elapsed());
     // Phase 2, 6-12 s: replica 1 frozen.
     replicas[0].signal("-STOP");
     sleep_until(12.0).await;
@@ -295,6 +317,7 @@ async fn a_fleet_of_policies_is_balanced_and_routed_around_failures() {
     dns.set(&[replicas[0].ip, replicas[2].ip]);
     sleep_until(16.0).await;
 
+    eprintln!("fleet: freeze and kill done at {:?}", started.elapsed());
     // Phase 4, 16 s on: a fourth replica joins through DNS.
     let mut fourth = Replica::start(4, port, metrics_port).await;
     dns.set(&[replicas[0].ip, replicas[2].ip, fourth.ip]);
@@ -312,6 +335,7 @@ async fn a_fleet_of_policies_is_balanced_and_routed_around_failures() {
     replicas[0].signal("-CONT");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rolling_from = started.elapsed();
+    eprintln!("fleet: rolling restart from {rolling_from:?}");
     let (first, rest) = replicas.split_at_mut(1);
     for r in [&mut first[0], &mut rest[1], &mut fourth] {
         r.stop().await;
@@ -319,7 +343,7 @@ async fn a_fleet_of_policies_is_balanced_and_routed_around_failures() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let rolling_to = started.elapsed();
-    stop.notify_waiters();
+    stop.send_replace(true);
     loader.await.expect("load");
 
     let seen = seen.lock().expect("seen");
@@ -334,16 +358,44 @@ async fn a_fleet_of_policies_is_balanced_and_routed_around_failures() {
 
     // Every after-event reaches a replica in the end.
     let delivered = shim
-        .wait_for_metrics(Duration::from_secs(30), "every after-event delivered", |m| {
-            m.sum("openim_shim_after_deliveries_total", &[("result", "delivered")]) >= after_sent as f64
-        })
+        .wait_for_metrics(
+            Duration::from_secs(30),
+            "every after-event delivered",
+            |m| {
+                m.sum(
+                    "openim_shim_after_deliveries_total",
+                    &[("result", "delivered")],
+                ) >= after_sent as f64
+            },
+        )
         .await;
     let policyz =
         openim_tests::openim_http::send(http::Method::GET, shim.addr, "/policyz", b"", None).await;
+    let ejections = delivered.sum("openim_shim_policy_endpoint_ejections_total", &[]);
+    let retries = delivered.sum("openim_shim_policy_retries_total", &[]);
+    let per_endpoint: Vec<_> = replicas
+        .iter()
+        .chain([&fourth])
+        .map(|r| {
+            let endpoint = format!("{}:{}", r.ip, r.port);
+            let calls = delivered.sum(
+                "openim_shim_policy_endpoint_calls_total",
+                &[("pool", "before"), ("endpoint", &endpoint)],
+            );
+            (endpoint, calls)
+        })
+        .collect();
 
-    eprintln!("fleet run: {sent_total} callbacks ({after_sent} after-events) in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "fleet run: {sent_total} callbacks ({after_sent} after-events) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     for (r, s) in replicas.iter().zip(&shares) {
-        eprintln!("  share of {}: {:.1} % ({s} of {total} before-callbacks, 1-6 s)", r.ip, 100.0 * s / total);
+        eprintln!(
+            "  share of {}: {:.1} % ({s} of {total} before-callbacks, 1-6 s)",
+            r.ip,
+            100.0 * s / total
+        );
     }
     eprintln!(
         "  SIGSTOP of {}: {} before-callbacks answered by the failure mode (bound {:.0}), the last {:?} after the stop",
@@ -353,7 +405,10 @@ async fn a_fleet_of_policies_is_balanced_and_routed_around_failures() {
         frozen.last().map(|t| *t - at(6.0))
     );
     eprintln!("  SIGKILL of {}: {} failures", replicas[1].ip, killed.len());
-    eprintln!("  {} joined through DNS: first decision after {join_time:?}", fourth.ip);
+    eprintln!(
+        "  {} joined through DNS: first decision after {join_time:?}",
+        fourth.ip
+    );
     eprintln!(
         "  rolling restart of 3 replicas ({:.1}-{:.1} s): {} failures of {} before-callbacks",
         rolling_from.as_secs_f64(),
@@ -363,13 +418,21 @@ async fn a_fleet_of_policies_is_balanced_and_routed_around_failures() {
     );
     eprintln!(
         "  after-events: {after_sent} sent, {} delivered (with redeliveries)",
-        delivered.sum("openim_shim_after_deliveries_total", &[("result", "delivered")])
+        delivered.sum(
+            "openim_shim_after_deliveries_total",
+            &[("result", "delivered")]
+        )
     );
+    eprintln!("  the shim's count of before-calls per endpoint: {per_endpoint:?}");
+    eprintln!("  ejections {ejections}, transparent retries {retries}");
     eprintln!("  /policyz at the end:\n{}", policyz.text());
 
     for s in &shares {
         let share = s / total;
-        assert!((0.233..=0.433).contains(&share), "uneven spread: {shares:?}");
+        assert!(
+            (0.233..=0.433).contains(&share),
+            "uneven spread: {shares:?}"
+        );
     }
     assert!(
         (frozen.len() as f64) <= frozen_share_per_s,
@@ -377,12 +440,30 @@ async fn a_fleet_of_policies_is_balanced_and_routed_around_failures() {
         frozen.len()
     );
     assert!(
-        frozen.iter().all(|t| *t < at(6.0) + Duration::from_millis(2500)),
+        frozen
+            .iter()
+            .all(|t| *t < at(6.0) + Duration::from_millis(2500)),
         "failures long after the freeze: {frozen:?}"
     );
-    assert_eq!(killed.len(), 0, "a killed replica failed callbacks: {killed:?}");
-    assert!(join_time.is_some_and(|t| t < Duration::from_secs(10)), "the 4th replica got no traffic in 10 s");
-    assert_eq!(rolling.len(), 0, "the rolling restart failed callbacks: {rolling:?}");
+    assert_eq!(
+        killed.len(),
+        0,
+        "a killed replica failed callbacks: {killed:?}"
+    );
+    assert!(
+        join_time.is_some_and(|t| t < Duration::from_secs(10)),
+        "the 4th replica got no traffic in 10 s"
+    );
+    assert_eq!(
+        rolling.len(),
+        0,
+        "the rolling restart failed callbacks: {rolling:?}"
+    );
+    assert!(ejections >= 1.0, "the frozen replica was never ejected");
+    assert!(
+        per_endpoint.iter().all(|(_, calls)| *calls > 0.0),
+        "{per_endpoint:?}"
+    );
     for r in &mut replicas {
         if r.child.is_some() {
             r.kill().await;

@@ -29,6 +29,9 @@ use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_check_res
 
 use super::grpc;
 
+/// What one consecutive failure adds to an endpoint's load, in calls.
+const FAILURE_PENALTY: usize = 8;
+
 /// An HTTP/2 connection to an endpoint: the handle requests are sent through.
 pub(crate) type Conn = http2::SendRequest<Full<Bytes>>;
 
@@ -85,7 +88,7 @@ pub struct EndpointSettings {
     pub reconnect_max: Duration,
     /// HTTP/2 pings on idle connections, to notice a dead peer.
     pub keepalive: Duration,
-    /// Consecutive failures (timeouts, unreachable, UNAVAILABLE) that eject the endpoint.
+    /// Consecutive failures (timeouts, UNAVAILABLE and other failed statuses) that eject it.
     pub eject_after: u32,
     /// First ejection time; doubles with each ejection in a row, up to `eject_max`.
     pub eject_base: Duration,
@@ -237,8 +240,15 @@ impl Endpoint {
     }
 
     /// Calls in flight.
-    pub(crate) fn load(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The balancer's view of its load: calls in flight, and a penalty per consecutive failure,
+    /// so that an endpoint that just timed out gets no new call while the calls it still holds
+    /// time out too (they eject it), even though its count of calls in flight went down.
+    pub(crate) fn load(&self) -> usize {
+        self.in_flight() + FAILURE_PENALTY * self.failures.load(Ordering::Relaxed) as usize
     }
 
     /// Connected and not NOT_SERVING: can take a call (if not ejected).
@@ -303,7 +313,9 @@ impl Endpoint {
             Ended::Unreachable => &self.metrics.unavailable,
         };
         counter.increment(1);
-        if ended == Ended::Answered {
+        // A broken connection is the connection's business (it is replaced, and the call
+        // retried elsewhere), not a sign of a sick endpoint: a graceful restart must not eject.
+        if matches!(ended, Ended::Answered | Ended::Unreachable) {
             return;
         }
         let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;

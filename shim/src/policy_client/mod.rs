@@ -286,7 +286,7 @@ impl PolicyClient {
                             Health::Unknown => "unknown",
                         },
                         ejected: e.ejected(),
-                        in_flight: e.load(),
+                        in_flight: e.in_flight(),
                     });
                 }
             }
