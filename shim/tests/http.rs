@@ -293,6 +293,58 @@ async fn unimplemented_continues_and_is_remembered_and_a_disabled_callback_is_no
     assert_eq!(policy.calls(SINGLE), 0);
 }
 
+/// During a rolling upgrade, replicas differ: one that does not implement an RPC is remembered
+/// as such (and answers at once, without a call), while the others are still asked.
+#[tokio::test]
+async fn unimplemented_is_remembered_per_endpoint() {
+    let (decides, a) = Policy::spawn([(SINGLE, refusal(5201))]).await;
+    let (old, b) = Policy::spawn([]).await;
+    let mut s = settings(&a, OnError::Continue);
+    s.policy.targets.push(b);
+    let shim = Shim::start(s).await.unwrap();
+    let mut refused = 0;
+    for _ in 0..40 {
+        let r = post(
+            &shim,
+            "/callbackBeforeSendSingleMsgCommand",
+            single_chat_body(),
+        )
+        .await;
+        if !is_continue(&r.json) {
+            refused += 1;
+        }
+    }
+    assert_eq!(old.calls(SINGLE), 1, "asked once, then remembered");
+    assert_eq!(decides.calls(SINGLE), refused);
+    assert!(refused >= 10, "the implementing replica kept being asked: {refused}");
+}
+
+/// Teams split policy by domain: a service's own targets get its calls, the rest the default.
+#[tokio::test]
+async fn a_service_with_its_own_targets_gets_its_calls() {
+    const GROUP: &str = "/openim.policy.v1.GroupService/BeforeSetGroupInfo";
+    let (default, a) = Policy::spawn([(SINGLE, refusal(5201))]).await;
+    let (groups, b) = Policy::spawn([(GROUP, Answer::Bytes(Bytes::new()))]).await;
+    let mut s = settings(&a, OnError::Continue);
+    s.policy.services.insert("GroupService".into(), vec![b]);
+    let shim = Shim::start(s).await.unwrap();
+    let group_body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/callbackBeforeSetGroupInfoCommand.json"
+    ))
+    .unwrap();
+    post(&shim, "/callbackBeforeSetGroupInfoCommand", group_body).await;
+    let r = post(
+        &shim,
+        "/callbackBeforeSendSingleMsgCommand",
+        single_chat_body(),
+    )
+    .await;
+    assert_eq!(refusal_of(&r.json).0, 5201);
+    assert_eq!((groups.calls(GROUP), default.calls(GROUP)), (1, 0));
+    assert_eq!((default.calls(SINGLE), groups.calls(SINGLE)), (1, 0));
+}
+
 #[tokio::test]
 async fn after_events_are_acknowledged_at_once_whatever_their_body() {
     let (policy, url) = Policy::spawn([(AFTER_SINGLE, Answer::Bytes(Bytes::new()))]).await;
