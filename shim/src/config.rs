@@ -112,13 +112,83 @@ pub struct RetrySettings {
 /// Where after-events wait for delivery, and how many.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpoolSettings {
-    /// The directory of the on-disk spool; `None`: in memory (lost on restart).
+    /// The directory of the on-disk spool (with Redis: the fallback); `None`: in memory (lost on
+    /// restart).
     pub dir: Option<PathBuf>,
-    /// Events kept at most; further events are dropped (logged and counted).
+    /// Events kept at most (in Redis: the stream's length, approximately); further events are
+    /// dropped (logged and counted).
     pub max_events: u64,
-    /// Bytes of events kept at most; further events are dropped (logged and counted).
+    /// Size of the local spool's file at most; further events are dropped (logged and counted).
     pub max_bytes: u64,
+    /// Redis instead of the local spool (then the local spool is only the fallback).
+    pub redis: Option<RedisSettings>,
+    /// How long a SIGTERM keeps delivering what is pending, at most (within the caller's
+    /// deadline).
+    pub drain_timeout: Duration,
 }
+
+/// The Redis stream that a fleet of shims shares (`spool.backend: redis`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS.
+    pub url: String,
+    /// User name (ACL), overriding the URL's.
+    pub username: Option<String>,
+    /// Password, overriding the URL's.
+    pub password: Option<String>,
+    /// PEM file of the CA that signed the server's certificate (`rediss://`); default: the
+    /// system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// The stream's key; the attempt counts are in the hash `<stream>:attempts`.
+    pub stream: String,
+    /// The consumer group every shim reads in.
+    pub group: String,
+    /// This shim's consumer name, unique in the group.
+    pub consumer: String,
+    /// How long an entry read by a shim may go without a sign of life before another shim takes
+    /// it over (XAUTOCLAIM).
+    pub claim_idle: Duration,
+    /// Response timeout of every command but the blocking read.
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for RedisSettings {
+    /// Without the password (the URL's too).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("url", &redact_url(&self.url))
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("ca_file", &self.ca_file)
+            .field("stream", &self.stream)
+            .field("group", &self.group)
+            .field("consumer", &self.consumer)
+            .field("claim_idle", &self.claim_idle)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// `url` with the password (`:secret@`) replaced by `***`, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Default Redis URL.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Default stream key.
+pub const DEFAULT_REDIS_STREAM: &str = "openim-shim:after";
+/// Default consumer group.
+pub const DEFAULT_REDIS_GROUP: &str = "openim-shim";
 
 impl Default for Settings {
     /// The spool is in memory: the binary's is in [`DEFAULT_SPOOL_DIR`]; library users (and
@@ -143,6 +213,8 @@ impl Default for Settings {
                 dir: None,
                 max_events: 1_000_000,
                 max_bytes: 1 << 30,
+                redis: None,
+                drain_timeout: Duration::from_secs(10),
             },
             callbacks: BTreeMap::new(),
         }
@@ -284,6 +356,8 @@ impl Settings {
                     .flatten(),
                 max_events: l.or(|c| c.spool.max_events, b.spool.max_events),
                 max_bytes: l.or(|c| c.spool.max_bytes, b.spool.max_bytes),
+                redis: l.redis(b.spool.redis.as_ref())?,
+                drain_timeout: l.or(|c| c.spool.drain_timeout, b.spool.drain_timeout),
             },
             callbacks: COMMANDS
                 .iter()
@@ -299,6 +373,18 @@ impl Settings {
     }
 }
 
+/// A consumer name unique to this process: the host name (a Kubernetes pod's name) and a random
+/// suffix, so that a restarted container is a new consumer and never replays another's reads.
+fn default_consumer() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "openim-shim".to_owned());
+    format!("{host}-{:08x}", fastrand::u32(..))
+}
+
 /// The sources of settings, highest precedence first: flags, environment variables, the file.
 struct Layers<'a>(&'a [Layer]);
 
@@ -307,6 +393,69 @@ impl Layers<'_> {
     fn or<T: Into<U>, U>(&self, get: impl Fn(&file::Config) -> Option<T>, base: U) -> U {
         let set = self.0.iter().find_map(|l| get(&l.shim));
         set.map_or(base, Into::into)
+    }
+
+    /// The Redis settings, if `spool.backend` is `redis` (over `b`'s, if it had them).
+    fn redis(&self, b: Option<&RedisSettings>) -> Result<Option<RedisSettings>, ConfigError> {
+        let backend = self.or(
+            |c| c.spool.backend,
+            match b {
+                Some(_) => file::SpoolBackend::Redis,
+                None => file::SpoolBackend::Local,
+            },
+        );
+        if backend == file::SpoolBackend::Local {
+            return Ok(None);
+        }
+        let text = |s: Option<&String>, d: &str| s.cloned().unwrap_or_else(|| d.to_owned());
+        let url = self.or(
+            |c| c.redis.url.clone(),
+            text(b.map(|b| &b.url), DEFAULT_REDIS_URL),
+        );
+        if let Err(e) = redis::IntoConnectionInfo::into_connection_info(url.as_str()) {
+            let message = format!("{}: {e}", redact_url(&url));
+            return Err(ConfigError::new("redis.url", message, None));
+        }
+        let claim_idle = self.or(
+            |c| c.redis.claim_idle,
+            b.map_or(Duration::from_secs(30), |b| b.claim_idle),
+        );
+        if claim_idle < Duration::from_secs(1) {
+            let message = "must be at least 1s: shims renew what they hold every third of it";
+            return Err(ConfigError::new("redis.claimIdle", message, None));
+        }
+        Ok(Some(RedisSettings {
+            url,
+            username: self.or(
+                |c| c.redis.username.clone().map(Some),
+                b.and_then(|b| b.username.clone()),
+            ),
+            password: self.or(
+                |c| c.redis.password.clone().map(Some),
+                b.and_then(|b| b.password.clone()),
+            ),
+            ca_file: self.or(
+                |c| c.redis.ca_file.clone().map(Some),
+                b.and_then(|b| b.ca_file.clone()),
+            ),
+            stream: self.or(
+                |c| c.redis.stream.clone(),
+                text(b.map(|b| &b.stream), DEFAULT_REDIS_STREAM),
+            ),
+            group: self.or(
+                |c| c.redis.group.clone(),
+                text(b.map(|b| &b.group), DEFAULT_REDIS_GROUP),
+            ),
+            consumer: self.or(
+                |c| c.redis.consumer.clone(),
+                b.map_or_else(default_consumer, |b| b.consumer.clone()),
+            ),
+            claim_idle,
+            timeout: self.or(
+                |c| c.redis.timeout,
+                b.map_or(Duration::from_secs(2), |b| b.timeout),
+            ),
+        }))
     }
 
     /// The policy client's settings over `b`.

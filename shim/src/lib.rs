@@ -12,7 +12,7 @@
 //! - [`outcome`]: the vocabulary of what happened to a callback (outcome, failure cause).
 //! - `rescue`: the one place that answers a callback without a policy decision.
 //! - [`policy_client`]: the generic gRPC unary call with deadline and metadata.
-//! - [`after`]: at-least-once delivery of after-events through a disk spool.
+//! - [`after`]: at-least-once delivery of after-events through a spool (local disk or Redis).
 //! - [`routes`]: the HTTP router: callbacks, health, readiness, metrics.
 //! - [`config`]: command line, config file, environment overrides, per-callback settings.
 //! - [`telemetry`]: the Prometheus metrics recorder.
@@ -40,16 +40,16 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
 use crate::{
-    after::{AfterQueue, Delivery, DeliverySettings, SpoolError},
+    after::{AfterQueue, Delivery, DeliverySettings, SpoolError, SpoolStatus},
     commands::{COMMANDS, Command, Kind},
     config::{CallbackSettings, Settings},
     policy_client::PolicyClient,
     telemetry::CallbackMetrics,
 };
 
-/// How long shutdown keeps delivering after-events when the spool is in memory (a disk spool
-/// keeps them for the next start instead).
-const DRAIN_GRACE: Duration = Duration::from_secs(10);
+/// Time for the spool's last commits after the drain (`spool.drainTimeout`), in the deadline
+/// [`Shim::serve`] gives [`Delivery::shutdown`].
+const SPOOL_FINISH: Duration = Duration::from_secs(2);
 
 /// One callback's settings, its metrics, and what the shim learnt about it at run time.
 #[derive(Debug)]
@@ -82,6 +82,7 @@ impl PerCallback {
 pub struct App {
     policy: PolicyClient,
     after: AfterQueue,
+    spool: Arc<SpoolStatus>,
     settings: Settings,
     /// Per-callback settings and state, by command name: every row of the table.
     callbacks: HashMap<&'static str, PerCallback>,
@@ -130,7 +131,7 @@ impl Shim {
             .map(|c| (c.name, callbacks[c.name].settings.timeout))
             .collect();
         let store = after::open_spool(&settings.spool).await?;
-        let (after, delivery) = after::start(
+        let (after, delivery, spool) = after::start(
             policy.clone(),
             store,
             DeliverySettings {
@@ -147,6 +148,7 @@ impl Shim {
         let app = Arc::new(App {
             policy,
             after,
+            spool,
             settings,
             callbacks,
             metrics,
@@ -161,18 +163,21 @@ impl Shim {
     }
 
     /// Serves OpenIM callbacks on `listener` until `shutdown` completes; then stops accepting,
-    /// finishes the requests in flight, and commits the queued after-events to the spool (with
-    /// an in-memory spool: delivers them for at most `DRAIN_GRACE`).
+    /// finishes the requests in flight, writes the queued after-events to the spool and delivers
+    /// what is pending for at most `spool.drainTimeout` (see [`Delivery::shutdown`]).
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let Self { app, delivery } = self;
+        let drain = app.settings.spool.drain_timeout;
         let served = axum::serve(listener, routes::router(app))
             .with_graceful_shutdown(shutdown)
             .await;
-        delivery.shutdown(DRAIN_GRACE).await;
+        delivery
+            .shutdown(tokio::time::Instant::now() + drain + SPOOL_FINISH)
+            .await;
         served
     }
 }

@@ -53,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
             .dir
             .as_deref()
             .map_or_else(|| "memory (spool.enabled: false)".into(), |d| d.display().to_string()),
+        spool_backend = if settings.spool.redis.is_some() { "redis" } else { "local" },
         "openim-shim ready"
     );
     shim.serve(listener, shutdown).await?;

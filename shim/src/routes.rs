@@ -56,7 +56,9 @@ async fn healthz() -> &'static str {
 /// every shim out of the Service at once during a policy outage, and OpenIM would get
 /// connection errors instead. The policy's endpoints are listed for operators.
 async fn readyz(State(app): State<Arc<App>>) -> Response {
-    (StatusCode::OK, format!("ready\n{}", policy_report(&app).1)).into_response()
+    let (_, policy) = policy_report(&app);
+    let spool = app.spool.report();
+    (StatusCode::OK, format!("ready\n{spool}{policy}")).into_response()
 }
 
 /// The policy's state: 200 when every target has an endpoint that can take before-callbacks,

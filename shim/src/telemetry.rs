@@ -148,7 +148,8 @@ fn describe() {
     describe_counter!(
         "openim_shim_after_dropped_total",
         "After-events lost, by command and reason: queue_full, spool_full, expired, \
-         shutting_down, shutdown (in-memory spool), spool_error, corrupt, unknown_command."
+         shutting_down, shutdown (in-memory spool), spool_error (storage failure), corrupt, \
+         unknown_command, trimmed (deleted from the Redis stream by someone else)."
     );
     describe_gauge!(
         "openim_shim_after_queue_depth",
@@ -158,10 +159,54 @@ fn describe() {
         "openim_shim_after_in_flight",
         "After-events being delivered (including waits between retries)."
     );
-    describe_gauge!("openim_shim_spool_events", "After-events in the spool.");
+    describe_gauge!(
+        "openim_shim_spool_events",
+        "After-events waiting for delivery, by backend: local (this shim's spool; with Redis, \
+         the fallback), redis (the whole stream, every shim's)."
+    );
     describe_gauge!(
         "openim_shim_spool_bytes",
         metrics::Unit::Bytes,
-        "Bytes of after-events in the spool."
+        "Bytes of after-event records in the local spool."
+    );
+    describe_gauge!(
+        "openim_shim_spool_file_bytes",
+        metrics::Unit::Bytes,
+        "Size of the local spool's file (at most spool.maxBytes)."
+    );
+    describe_gauge!(
+        "openim_shim_spool_oldest_age_seconds",
+        metrics::Unit::Seconds,
+        "Age of the oldest after-event waiting for delivery, by backend (0: none). Alert on it."
+    );
+    describe_gauge!(
+        "openim_shim_spool_pending",
+        "Redis stream entries read by a shim and not yet acknowledged (being delivered)."
+    );
+    describe_histogram!(
+        "openim_shim_spool_commit_delay_seconds",
+        metrics::Unit::Seconds,
+        "From an after-event's acknowledgement to OpenIM until it is stored (fsync, or the \
+         XADD's reply), by backend: what a crash can lose."
+    );
+    describe_counter!(
+        "openim_shim_spool_claimed_total",
+        "Redis entries taken over from another shim that stopped delivering them (XAUTOCLAIM)."
+    );
+    describe_counter!(
+        "openim_shim_spool_fallback_total",
+        "After-events written to the local spool because Redis could not take them."
+    );
+    describe_counter!(
+        "openim_shim_spool_moved_total",
+        "After-events moved from the local spool to Redis once it answered again."
+    );
+    describe_counter!(
+        "openim_shim_spool_redis_errors_total",
+        "Failed Redis commands, by operation."
+    );
+    describe_counter!(
+        "openim_shim_spool_reopens_total",
+        "Reopenings of the local spool's database after a storage error."
     );
 }

@@ -16,6 +16,7 @@ pub mod go_decoder;
 pub mod killable;
 pub mod openim_http;
 pub mod raw_policy;
+pub mod redis_server;
 pub mod reference;
 pub mod reply;
 pub mod shim_process;

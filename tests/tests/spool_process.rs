@@ -11,7 +11,7 @@ use openim_tests::{
     closed_port,
     events::{AfterEvent, Metrics, after_event},
     killable::Killable,
-    openim_http::post,
+    openim_http::{post, send},
     reply::{Meaning, meaning},
     shim_process::ShimProcess,
     test_policy::{Script, ScriptedPolicy, Seen},
@@ -189,6 +189,128 @@ async fn a_full_spool_drops_new_events_counted_and_delivers_the_rest() {
             "dropped event {key} was delivered"
         );
     }
+    assert!(shim.sigterm().await.success());
+    policy.kill().await;
+}
+
+/// A tmpfs of `size` mounted on a temporary directory (root only), unmounted when dropped.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(Self(dir))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+/// The spool on a small filesystem that fills up (a tmpfs of 8 MiB, 6.5 MiB of it taken by a
+/// ballast file), with the policy down: what fits is stored, every event that does not is
+/// counted (`spool_error`), nothing piles up in the queue, `/readyz` says so; once space is
+/// back (the ballast deleted) new events are stored again without a restart, and everything
+/// stored is delivered when the policy returns.
+#[tokio::test]
+async fn a_full_disk_never_wedges_the_spool_drops_are_counted_and_it_recovers() {
+    let Some(fs) = Tmpfs::mount("8m") else {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let ballast = fs.0.path().join("ballast");
+    std::fs::write(&ballast, vec![1u8; (6 << 20) + (1 << 19)]).unwrap();
+    let spool = fs.0.path().join("spool");
+    let policy_addr = closed_port().await;
+    let shim = shim(policy_addr, &spool, &[("OPENIM_SHIM_AFTER_QUEUE", "20000")]).await;
+    let events: Vec<_> = (0..8000).map(|n| after_event("enospc", n)).collect();
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for chunk in events.chunks(500) {
+        let (addr, chunk) = (shim.addr, chunk.to_vec());
+        tasks.spawn(async move {
+            for e in &chunk {
+                let r = post(addr, &e.path(), &e.body, Some(&e.operation_id)).await;
+                assert_eq!(meaning(&r.json()), Meaning::Continue);
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    let lost = |m: &Metrics| m.sum("openim_shim_after_dropped_total", &[]);
+    // No wedge: the queue empties, every event is either stored or counted.
+    let m = shim
+        .wait_for_metrics(WAIT, "every event stored or counted", |m| {
+            m.sum("openim_shim_after_queue_depth", &[]) == 0.0 && spooled(m) + lost(m) == 8000.0
+        })
+        .await;
+    let stored = spooled(&m);
+    let errors = m.sum(
+        "openim_shim_after_dropped_total",
+        &[("reason", "spool_error")],
+    );
+    assert!(
+        stored > 0.0 && errors > 0.0,
+        "stored {stored}, spool_error {errors}"
+    );
+    let ready = send(http::Method::GET, shim.addr, "/readyz", b"", None).await;
+    assert_eq!(ready.status, 200);
+    let text = ready.text();
+    assert!(
+        text.contains("spool local: failing") && text.contains("not_stored_by_errors"),
+        "{text}"
+    );
+    assert!(
+        shim.logs()
+            .iter()
+            .any(|l| l.contains("after-events dropped") && l.contains("spool_error")),
+        "the drops are logged"
+    );
+    let file = m.sum("openim_shim_spool_file_bytes", &[]);
+
+    // Space is back: new events are stored again, without a restart.
+    std::fs::remove_file(&ballast).unwrap();
+    let more: Vec<_> = (8000..8200).map(|n| after_event("enospc", n)).collect();
+    post_all(&shim, &more).await;
+    shim.wait_for_metrics(WAIT, "the new events stored", |m| {
+        spooled(m) == stored + 200.0
+    })
+    .await;
+    let ready = send(http::Method::GET, shim.addr, "/readyz", b"", None)
+        .await
+        .text();
+    assert!(ready.contains("spool local: ok"), "{ready}");
+
+    // The policy returns: everything stored is delivered.
+    let (policy, mut seen, _gate) = ScriptedPolicy::new(Script::default(), false);
+    let policy = Killable::spawn(policy.router(), Some(policy_addr)).await;
+    let mut delivered = BTreeSet::new();
+    while (delivered.len() as f64) < stored + 200.0 {
+        let s = tokio::time::timeout(WAIT, seen.recv())
+            .await
+            .expect("deliveries")
+            .expect("open");
+        delivered.insert(s.context.idempotency_key);
+    }
+    shim.wait_for_metrics(WAIT, "an empty spool", |m| spooled(m) == 0.0)
+        .await;
+    println!(
+        "full disk: 8000 after-events posted in {:.1} s to a spool with ~1.5 MiB free: {stored} \
+         stored (file {file} bytes), {errors} counted spool_error, none piled up; space back: \
+         200 more stored; {} delivered when the policy returned",
+        started.elapsed().as_secs_f64(),
+        delivered.len()
+    );
     assert!(shim.sigterm().await.success());
     policy.kill().await;
 }

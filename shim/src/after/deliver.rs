@@ -28,7 +28,7 @@ use tonic::Code;
 
 use super::{
     spool::{SpoolRecord, Store, Stored},
-    writer::{Outcome, State, unix_ms},
+    writer::{State, unix_ms},
 };
 use crate::{
     commands,
@@ -55,6 +55,26 @@ fn warn_now() -> bool {
             .is_ok()
 }
 
+/// What a delivery task reports about a spooled event, keyed by the backend's `K` (a sequence
+/// number in the local spool, an entry ID in Redis).
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome<K> {
+    /// Done with: delivered, or given up. Removes it.
+    Done {
+        /// Its key.
+        key: K,
+        /// Size of its record, to keep the spool's byte count.
+        bytes: u64,
+    },
+    /// This many attempts were made so far (kept across restarts, and across replicas).
+    Attempted {
+        /// Its key.
+        key: K,
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
 /// What the delivery tasks share.
 pub(crate) struct Deliverer {
     pub(crate) client: PolicyClient,
@@ -65,7 +85,6 @@ pub(crate) struct Deliverer {
     pub(crate) default_timeout: Duration,
     /// How long a policy endpoint's UNIMPLEMENTED is remembered.
     pub(crate) unimplemented_ttl: Duration,
-    pub(crate) outcomes: mpsc::UnboundedSender<Outcome>,
     /// Set when delivery must stop: tasks return at once, leaving their event spooled.
     pub(crate) stop: watch::Receiver<bool>,
 }
@@ -108,6 +127,7 @@ impl Deliverer {
         store: Arc<Store>,
         mut state: watch::Receiver<State>,
         concurrency: usize,
+        outcomes: mpsc::UnboundedSender<Outcome<u64>>,
     ) {
         let permits = Arc::new(Semaphore::new(concurrency));
         let mut stop = self.stop.clone();
@@ -153,9 +173,15 @@ impl Deliverer {
                 };
                 next = stored.seq + 1;
                 let this = self.clone();
+                let outcomes = outcomes.clone();
                 tasks.spawn(async move {
                     gauge!("openim_shim_after_in_flight").increment(1.0);
-                    this.deliver(stored).await;
+                    let Stored {
+                        seq,
+                        record,
+                        attempts,
+                    } = stored;
+                    let _ = this.deliver(seq, &record, attempts, &outcomes).await;
                     gauge!("openim_shim_after_in_flight").decrement(1.0);
                     drop(permit);
                 });
@@ -166,21 +192,28 @@ impl Deliverer {
         while tasks.join_next().await.is_some() {}
     }
 
-    /// Delivers one spooled event until it is done with, or delivery stops.
-    async fn deliver(&self, stored: Stored) {
-        let Stored {
-            seq,
-            record,
-            attempts,
-        } = stored;
+    /// Delivers one spooled event (`record`, keyed `key`, `attempts` made before) until it is
+    /// done with, or delivery stops; reports on `outcomes`. Returns whether it is done with
+    /// (not: stopped).
+    pub(crate) async fn deliver<K: Clone + std::fmt::Debug>(
+        &self,
+        key: K,
+        record: &[u8],
+        attempts: u32,
+        outcomes: &mpsc::UnboundedSender<Outcome<K>>,
+    ) -> bool {
         let bytes = record.len() as u64;
         let done = || {
-            let _ = self.outcomes.send(Outcome::Done { seq, bytes });
+            let _ = outcomes.send(Outcome::Done {
+                key: key.clone(),
+                bytes,
+            });
+            true
         };
-        let record = match SpoolRecord::decode(&record[..]) {
+        let record = match SpoolRecord::decode(record) {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!(seq, error = %e, "unreadable after-event in the spool: removed");
+                tracing::error!(?key, error = %e, "unreadable after-event in the spool: removed");
                 counter!("openim_shim_after_dropped_total",
                     "command" => "unknown", "reason" => "corrupt")
                 .increment(1);
@@ -225,8 +258,8 @@ impl Deliverer {
                 r = call => r,
                 _ = stop.wait_for(|s| *s) => {
                     // The policy may have got it: count the attempt. The event stays spooled.
-                    let _ = self.outcomes.send(Outcome::Attempted { seq, attempts: attempt });
-                    return;
+                    let _ = outcomes.send(Outcome::Attempted { key: key.clone(), attempts: attempt });
+                    return false;
                 }
             };
             let cause = match classify(&result) {
@@ -244,6 +277,7 @@ impl Deliverer {
                     counter!("openim_shim_after_deliveries_total",
                         "command" => name, "result" => label)
                     .increment(1);
+                    super::LAST_DONE_MS.store(unix_ms(), Ordering::Relaxed);
                     return done();
                 }
                 Attempt::Retry(cause) => cause,
@@ -259,8 +293,8 @@ impl Deliverer {
                 .increment(1);
                 return done();
             }
-            let _ = self.outcomes.send(Outcome::Attempted {
-                seq,
+            let _ = outcomes.send(Outcome::Attempted {
+                key: key.clone(),
                 attempts: attempt,
             });
             counter!("openim_shim_after_retries_total", "command" => name, "cause" => cause)
@@ -285,7 +319,7 @@ impl Deliverer {
             let wait = backoff(attempt, &self.retry, fastrand::f64());
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
-                _ = stop.wait_for(|s| *s) => return,
+                _ = stop.wait_for(|s| *s) => return false,
             }
             attempt = attempt.saturating_add(1);
         }

@@ -5,16 +5,31 @@
 //! the async runtime's threads. One writer (see `super::writer`) commits batches; readers load
 //! pages of events for delivery.
 //!
+//! Storage faults do not wedge it: after a failed write (a full disk, an I/O error) redb refuses
+//! every further transaction until the database is opened again, so the store reopens it (redb
+//! then repairs it from the last commit) on the next call, at most every `REOPEN_EVERY`. The
+//! file never grows past `spool.maxBytes`: the storage under redb refuses to (see [`Capped`]).
+//!
 //! Each event is keyed by a sequence number that only grows, so a delivery cursor can walk the
 //! spool in arrival order while the writer appends behind it. A second table holds the number
 //! of delivery attempts already made, so that `delivery-attempt` keeps counting across restarts.
 
-use std::path::{Path, PathBuf};
+use std::{
+    fs::OpenOptions,
+    io,
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
+use prost::Message as _;
 use redb::{
-    Database, Durability, ReadableTable, ReadableTableMetadata, TableDefinition,
-    backends::InMemoryBackend,
+    Database, Durability, ReadableTable, ReadableTableMetadata, StorageBackend, TableDefinition,
+    backends::{FileBackend, InMemoryBackend},
 };
 
 /// Event sequence number → encoded [`SpoolRecord`].
@@ -73,6 +88,12 @@ pub enum SpoolError {
     /// The database failed (cannot open, I/O error, corrupt).
     #[error("spool database: {0}")]
     Db(Box<redb::Error>),
+    /// The database is being reopened after an error; try again shortly.
+    #[error("spool database: reopening after an error")]
+    Reopening,
+    /// Redis cannot be set up (the URL, the CA file).
+    #[error("redis: {0}")]
+    Redis(String),
 }
 
 /// Wraps any of redb's error types (boxed: redb's error is large, and errors are rare).
@@ -120,112 +141,271 @@ impl Batch {
     }
 }
 
+/// Least time between two reopenings, so that a disk that stays full is not repaired in a loop.
+const REOPEN_EVERY: Duration = Duration::from_millis(500);
+
+/// The storage under redb: a file (or memory) that refuses to grow past `max` bytes, as a disk
+/// of that size would. Shared, so that the database can be opened again on the same file
+/// descriptor (and its lock) after an error.
+#[derive(Debug)]
+pub struct Capped {
+    inner: Box<dyn StorageBackend>,
+    max: u64,
+    /// Set when a growth was refused; cleared by [`Store::take_refused`].
+    refused: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Shared(Arc<Capped>);
+
+impl StorageBackend for Shared {
+    fn len(&self) -> io::Result<u64> {
+        self.0.inner.len()
+    }
+
+    fn read(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        self.0.inner.read(offset, len)
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        if len > self.0.max && len > self.0.inner.len()? {
+            self.0.refused.store(true, Ordering::Release);
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                format!("the spool file would grow to {len} bytes, past spool.maxBytes"),
+            ));
+        }
+        self.0.inner.set_len(len)
+    }
+
+    fn sync_data(&self, eventual: bool) -> io::Result<()> {
+        self.0.inner.sync_data(eventual)
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.0.inner.write(offset, data)
+    }
+}
+
 /// The spool's database.
 #[derive(Debug)]
 pub struct Store {
-    db: Database,
-    on_disk: bool,
+    storage: Arc<Capped>,
+    /// `None` while it is being reopened.
+    db: Mutex<Option<Arc<Database>>>,
+    /// A call failed: reopen before the next.
+    broken: AtomicBool,
+    last_reopen: Mutex<Option<Instant>>,
+    path: Option<PathBuf>,
 }
 
 impl Store {
-    /// Opens (or creates) the spool in `dir`. Fails if another process has it open.
-    pub fn open(dir: &Path) -> Result<Self, SpoolError> {
+    /// Opens (or creates) the spool in `dir`, its file at most `max_bytes` long. Fails if another
+    /// process has it open.
+    pub fn open(dir: &Path, max_bytes: u64) -> Result<Self, SpoolError> {
         std::fs::create_dir_all(dir).map_err(|source| SpoolError::Dir {
             dir: dir.to_owned(),
             source,
         })?;
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(dir.join(FILE_NAME))
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => SpoolError::Locked {
-                    dir: dir.to_owned(),
-                },
-                e => db_error(e),
+        let path = dir.join(FILE_NAME);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|source| SpoolError::Dir {
+                dir: dir.to_owned(),
+                source,
             })?;
-        Self::init(db, true)
+        let backend = FileBackend::new(file).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => SpoolError::Locked {
+                dir: dir.to_owned(),
+            },
+            e => db_error(e),
+        })?;
+        Self::init(Box::new(backend), max_bytes, Some(path))
     }
 
     /// A spool in memory: same behaviour, lost when the process ends.
-    pub fn in_memory() -> Result<Self, SpoolError> {
-        let db = Database::builder()
-            .create_with_backend(InMemoryBackend::new())
-            .map_err(db_error)?;
-        Self::init(db, false)
+    pub fn in_memory(max_bytes: u64) -> Result<Self, SpoolError> {
+        Self::init(Box::new(InMemoryBackend::new()), max_bytes, None)
     }
 
-    fn init(db: Database, on_disk: bool) -> Result<Self, SpoolError> {
+    fn init(
+        inner: Box<dyn StorageBackend>,
+        max: u64,
+        path: Option<PathBuf>,
+    ) -> Result<Self, SpoolError> {
+        let storage = Arc::new(Capped {
+            inner,
+            max,
+            refused: AtomicBool::new(false),
+        });
+        let db = Self::create(&storage)?;
+        Ok(Self {
+            storage,
+            db: Mutex::new(Some(Arc::new(db))),
+            broken: AtomicBool::new(false),
+            last_reopen: Mutex::new(None),
+            path,
+        })
+    }
+
+    fn create(storage: &Arc<Capped>) -> Result<Database, SpoolError> {
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create_with_backend(Shared(storage.clone()))
+            .map_err(db_error)?;
         let tx = db.begin_write().map_err(db_error)?;
         tx.open_table(EVENTS).map_err(db_error)?;
         tx.open_table(ATTEMPTS).map_err(db_error)?;
         tx.commit().map_err(db_error)?;
-        Ok(Self { db, on_disk })
+        Ok(db)
     }
 
     /// Whether events survive a restart.
     pub fn is_durable(&self) -> bool {
-        self.on_disk
+        self.path.is_some()
+    }
+
+    /// The database file, if on disk.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The size of the storage (the file), in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.storage.inner.len().unwrap_or(0)
+    }
+
+    /// Whether a growth past `maxBytes` was refused since the last call.
+    pub fn take_refused(&self) -> bool {
+        self.storage.refused.swap(false, Ordering::AcqRel)
+    }
+
+    /// The database, reopened first if a call failed. Errors while another thread still uses
+    /// the failed one (a read in progress), or within `REOPEN_EVERY` of the last reopening.
+    fn db(&self) -> Result<Arc<Database>, SpoolError> {
+        let mut slot = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.broken.load(Ordering::Acquire)
+            && let Some(db) = &*slot
+        {
+            return Ok(db.clone());
+        }
+        if let Some(old) = slot.take() {
+            match Arc::try_unwrap(old) {
+                // Dropped before the new one opens the file: a failed database writes nothing
+                // when dropped, and no two are ever open at once.
+                Ok(old) => drop(old),
+                Err(shared) => {
+                    *slot = Some(shared);
+                    return Err(SpoolError::Reopening);
+                }
+            }
+        }
+        let mut last = self.last_reopen.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
+            return Err(SpoolError::Reopening);
+        }
+        *last = Some(Instant::now());
+        let db = Arc::new(Self::create(&self.storage)?);
+        tracing::warn!(
+            file = ?self.path,
+            "after-event spool database reopened after an error"
+        );
+        metrics::counter!("openim_shim_spool_reopens_total").increment(1);
+        self.broken.store(false, Ordering::Release);
+        *slot = Some(db.clone());
+        Ok(db)
+    }
+
+    /// Runs `f` on the database; an error marks it for reopening.
+    fn with<T>(&self, f: impl FnOnce(&Database) -> Result<T, SpoolError>) -> Result<T, SpoolError> {
+        let db = self.db()?;
+        let result = f(&db);
+        if result.is_err() {
+            self.broken.store(true, Ordering::Release);
+        }
+        result
     }
 
     /// Counts what the spool holds (reads every record's size: done once, at start).
     pub fn summary(&self) -> Result<Summary, SpoolError> {
-        let tx = self.db.begin_read().map_err(db_error)?;
-        let events = tx.open_table(EVENTS).map_err(db_error)?;
-        let mut summary = Summary {
-            events: events.len().map_err(db_error)?,
-            ..Summary::default()
-        };
-        for entry in events.iter().map_err(db_error)? {
-            let (seq, record) = entry.map_err(db_error)?;
-            summary.bytes += record.value().len() as u64;
-            summary.last_seq = summary.last_seq.max(seq.value());
-        }
-        Ok(summary)
+        self.with(|db| {
+            let tx = db.begin_read().map_err(db_error)?;
+            let events = tx.open_table(EVENTS).map_err(db_error)?;
+            let mut summary = Summary {
+                events: events.len().map_err(db_error)?,
+                ..Summary::default()
+            };
+            for entry in events.iter().map_err(db_error)? {
+                let (seq, record) = entry.map_err(db_error)?;
+                summary.bytes += record.value().len() as u64;
+                summary.last_seq = summary.last_seq.max(seq.value());
+            }
+            Ok(summary)
+        })
     }
 
     /// Commits `batch` in one write transaction, synced to disk before it returns (one fsync for
     /// the whole batch: this is the group commit).
     pub fn commit(&self, batch: &Batch) -> Result<(), SpoolError> {
-        let mut tx = self.db.begin_write().map_err(db_error)?;
-        tx.set_durability(Durability::Immediate);
-        {
-            let mut events = tx.open_table(EVENTS).map_err(db_error)?;
-            let mut attempts = tx.open_table(ATTEMPTS).map_err(db_error)?;
-            for (seq, record) in &batch.append {
-                events.insert(seq, record.as_slice()).map_err(db_error)?;
+        self.with(|db| {
+            let mut tx = db.begin_write().map_err(db_error)?;
+            tx.set_durability(Durability::Immediate);
+            {
+                let mut events = tx.open_table(EVENTS).map_err(db_error)?;
+                let mut attempts = tx.open_table(ATTEMPTS).map_err(db_error)?;
+                for (seq, record) in &batch.append {
+                    events.insert(seq, record.as_slice()).map_err(db_error)?;
+                }
+                for (seq, n) in &batch.attempts {
+                    attempts.insert(seq, n).map_err(db_error)?;
+                }
+                for seq in &batch.remove {
+                    events.remove(seq).map_err(db_error)?;
+                    attempts.remove(seq).map_err(db_error)?;
+                }
             }
-            for (seq, n) in &batch.attempts {
-                attempts.insert(seq, n).map_err(db_error)?;
-            }
-            for seq in &batch.remove {
-                events.remove(seq).map_err(db_error)?;
-                attempts.remove(seq).map_err(db_error)?;
-            }
-        }
-        tx.commit().map_err(db_error)?;
-        Ok(())
+            tx.commit().map_err(db_error)
+        })
     }
 
     /// Up to `limit` events with sequence numbers from `from` on, in order.
     pub fn load(&self, from: u64, limit: usize) -> Result<Vec<Stored>, SpoolError> {
-        let tx = self.db.begin_read().map_err(db_error)?;
-        let events = tx.open_table(EVENTS).map_err(db_error)?;
-        let attempts = tx.open_table(ATTEMPTS).map_err(db_error)?;
-        let mut out = Vec::new();
-        for entry in events.range(from..).map_err(db_error)?.take(limit) {
-            let (seq, record) = entry.map_err(db_error)?;
-            let seq = seq.value();
-            let attempts = attempts
-                .get(seq)
-                .map_err(db_error)?
-                .map_or(0, |a| a.value());
-            out.push(Stored {
-                seq,
-                record: record.value().to_vec(),
-                attempts,
-            });
-        }
-        Ok(out)
+        self.with(|db| {
+            let tx = db.begin_read().map_err(db_error)?;
+            let events = tx.open_table(EVENTS).map_err(db_error)?;
+            let attempts = tx.open_table(ATTEMPTS).map_err(db_error)?;
+            let mut out = Vec::new();
+            for entry in events.range(from..).map_err(db_error)?.take(limit) {
+                let (seq, record) = entry.map_err(db_error)?;
+                let seq = seq.value();
+                let attempts = attempts
+                    .get(seq)
+                    .map_err(db_error)?
+                    .map_or(0, |a| a.value());
+                out.push(Stored {
+                    seq,
+                    record: record.value().to_vec(),
+                    attempts,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// When the oldest event was accepted, in ms since the Unix epoch (`None`: empty).
+    pub fn oldest_accepted_ms(&self) -> Result<Option<i64>, SpoolError> {
+        self.with(|db| {
+            let tx = db.begin_read().map_err(db_error)?;
+            let events = tx.open_table(EVENTS).map_err(db_error)?;
+            let first = events.first().map_err(db_error)?;
+            Ok(first.map(|(_, record)| {
+                SpoolRecord::decode(record.value()).map_or(0, |r| r.accepted_unix_ms)
+            }))
+        })
     }
 }
 
@@ -240,8 +420,8 @@ mod tests {
     #[test]
     fn a_spool_in_use_is_refused_naming_the_directory_and_the_flag() {
         let dir = tempfile::tempdir().unwrap();
-        let _first = Store::open(dir.path()).unwrap();
-        let e = Store::open(dir.path()).unwrap_err().to_string();
+        let _first = Store::open(dir.path(), 1 << 30).unwrap();
+        let e = Store::open(dir.path(), 1 << 30).unwrap_err().to_string();
         assert!(e.contains(&dir.path().display().to_string()), "{e}");
         assert!(
             e.contains("in use by another openim-shim") && e.contains("--spool-dir"),
@@ -253,7 +433,7 @@ mod tests {
     fn events_attempts_and_removals_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let store = Store::open(dir.path()).unwrap();
+            let store = Store::open(dir.path(), 1 << 30).unwrap();
             assert!(store.is_durable());
             assert_eq!(store.summary().unwrap(), Summary::default());
             store
@@ -270,7 +450,7 @@ mod tests {
                 })
                 .unwrap();
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), 1 << 30).unwrap();
         assert_eq!(
             store.summary().unwrap(),
             Summary {
@@ -313,7 +493,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a-file");
         std::fs::write(&file, b"x").unwrap();
-        let e = Store::open(&file.join("spool")).unwrap_err().to_string();
+        let e = Store::open(&file.join("spool"), 1 << 30)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("cannot create spool directory") && e.contains("a-file"),
             "{e}"
@@ -322,7 +504,7 @@ mod tests {
 
     #[test]
     fn the_memory_spool_behaves_the_same() {
-        let store = Store::in_memory().unwrap();
+        let store = Store::in_memory(1 << 30).unwrap();
         assert!(!store.is_durable());
         store
             .commit(&Batch {

@@ -56,6 +56,8 @@ pub(crate) struct Config {
     /// Every after-callback, and the delivery of after-events.
     pub(crate) after: After,
     pub(crate) spool: Spool,
+    /// The Redis server of `spool.backend: redis`.
+    pub(crate) redis: Redis,
 }
 
 /// A callback's settings: the `default` and `before` sections, and a before-callback's own.
@@ -151,6 +153,34 @@ pub(crate) struct Spool {
     pub(crate) dir: Option<PathBuf>,
     pub(crate) max_events: Option<NonZeroU64>,
     pub(crate) max_bytes: Option<ByteSize>,
+    pub(crate) backend: Option<SpoolBackend>,
+    pub(crate) drain_timeout: Option<Duration>,
+}
+
+/// `spool.backend`: where after-events wait for delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SpoolBackend {
+    /// A redb database in `spool.dir`, this process's own.
+    Local,
+    /// A Redis stream shared by every shim (the local spool is the fallback).
+    Redis,
+}
+
+/// The `redis` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Redis {
+    pub(crate) url: Option<String>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+    #[serde(deserialize_with = "non_empty_path")]
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) stream: Option<String>,
+    pub(crate) group: Option<String>,
+    pub(crate) consumer: Option<String>,
+    pub(crate) claim_idle: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// `onError`: what a before-callback answers without a policy decision.

@@ -41,6 +41,8 @@ pub const FLAGS: &[Flag] = &[
     Flag { long: "after-queue", key: "after.queue", value: "N", default: "10000", help: "After-events accepted but not yet written to the spool, at most; more are dropped (logged and counted)" },
     Flag { long: "after-concurrency", key: "after.concurrency", value: "N", default: "64", help: "After-event deliveries in flight, at most" },
     Flag { long: "spool-dir", key: "spool.dir", value: "DIR", default: DEFAULT_SPOOL_DIR, help: "Directory of the after-event spool (created if missing): after-events wait there until the policy has them, across policy outages and shim restarts" },
+    Flag { long: "spool-backend", key: "spool.backend", value: "local|redis", default: "local", help: "Where after-events wait: local (a file in --spool-dir, this process's own) or redis (a stream every shim of a fleet shares; the local spool is the fallback while Redis is unreachable)" },
+    Flag { long: "redis-url", key: "redis.url", value: "URL", default: super::DEFAULT_REDIS_URL, help: "Redis of --spool-backend redis: redis://[user:password@]host:port[/db], rediss:// for TLS" },
     Flag { long: "log-format", key: "logFormat", value: "text|json", default: "text", help: "Log format (the level is set with RUST_LOG, default info)" },
 ];
 
