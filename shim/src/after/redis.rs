@@ -301,7 +301,7 @@ impl Running {
         let shared = self.shared.clone();
         drain(Box::new(move || !shared.held().is_empty())).await;
         let _ = self.stop_delivery.send(true);
-        let _ = tokio::time::timeout_at(deadline, self.reader).await;
+        finish(deadline, self.reader).await;
         // What is still held goes back to the group: idle as if abandoned for claimIdle, so that
         // the other shims' next sweep takes it.
         let held: Vec<String> = self.shared.held().iter().cloned().collect();
@@ -326,8 +326,8 @@ impl Running {
             }
         }
         // The writer moves what the local spool holds to Redis until the deadline.
-        let _ = tokio::time::timeout_at(deadline, self.writer).await;
-        let _ = tokio::time::timeout_at(deadline, self.acker).await;
+        finish(deadline, self.writer).await;
+        finish(deadline, self.acker).await;
         for task in self.background {
             task.abort();
         }
@@ -341,6 +341,13 @@ impl Running {
             );
         }
         tracing::info!(took = ?started.elapsed(), "redis after-event spool stopped");
+    }
+}
+
+/// Waits for `task` until `deadline`, then stops it.
+async fn finish(deadline: tokio::time::Instant, mut task: JoinHandle<()>) {
+    if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+        task.abort();
     }
 }
 
@@ -883,6 +890,7 @@ async fn gauges(shared: Arc<Shared>) {
         let reply: Result<(u64, Value, Value), _> = pipe.query_async(&mut conn).await;
         match reply {
             Ok((len, first, pending)) => {
+                shared.ok();
                 shared.stream_len.store(len, Ordering::Relaxed);
                 let oldest = entries(&first).into_iter().next().map(|(id, record)| {
                     record

@@ -516,4 +516,50 @@ mod tests {
         assert_eq!(store.load(0, 10).unwrap()[0].attempts, 1);
         assert_eq!(store.summary().unwrap().last_seq, 7);
     }
+
+    #[test]
+    fn the_file_never_grows_past_max_bytes_and_the_store_recovers_after_the_refusal() {
+        let dir = tempfile::tempdir().unwrap();
+        let max = 2 << 20;
+        let store = Store::open(dir.path(), max).unwrap();
+        let mut seq = 0;
+        let mut committed = Vec::new();
+        let refused = loop {
+            let append: Vec<_> = (0..50)
+                .map(|_| {
+                    seq += 1;
+                    (seq, vec![7u8; 1000])
+                })
+                .collect();
+            let seqs: Vec<_> = append.iter().map(|(s, _)| *s).collect();
+            match store.commit(&Batch {
+                append,
+                ..Batch::default()
+            }) {
+                Ok(()) => committed.extend(seqs),
+                Err(_) => break store.take_refused(),
+            }
+            assert!(seq < 10_000, "never refused");
+        };
+        assert!(refused, "the growth past maxBytes was refused");
+        assert!(store.file_len() <= max, "{} > {max}", store.file_len());
+        // The next call reopens the database: everything committed is there.
+        let loaded = store.load(0, usize::MAX).unwrap();
+        assert_eq!(loaded.len(), committed.len());
+        // Removals free pages inside the file: new events fit again, still within maxBytes.
+        store
+            .commit(&Batch {
+                remove: committed,
+                ..Batch::default()
+            })
+            .unwrap();
+        store
+            .commit(&Batch {
+                append: vec![(seq + 1, vec![1u8; 1000])],
+                ..Batch::default()
+            })
+            .unwrap();
+        assert_eq!(store.summary().unwrap().events, 1);
+        assert!(store.file_len() <= max);
+    }
 }
