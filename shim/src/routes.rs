@@ -56,7 +56,18 @@ async fn healthz() -> &'static str {
 /// every shim out of the Service at once during a policy outage, and OpenIM would get
 /// connection errors instead. The policy's endpoints are listed for operators.
 async fn readyz(State(app): State<Arc<App>>) -> Response {
-    (StatusCode::OK, format!("ready\n{}", policy_report(&app).1)).into_response()
+    let (usable, report) = policy_report(&app);
+    if app.draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: stopping\n{report}")).into_response();
+    }
+    if app.settings.ready_requires_policy && !usable {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: no usable policy endpoint (readyRequiresPolicy)\n{report}"),
+        )
+            .into_response();
+    }
+    (StatusCode::OK, format!("ready\n{report}")).into_response()
 }
 
 /// The policy's state: 200 when every target has an endpoint that can take before-callbacks,

@@ -49,6 +49,9 @@ pub(crate) struct Config {
     pub(crate) max_body: Option<ByteSize>,
     pub(crate) refuse_code: Option<NonZeroI32>,
     pub(crate) log_format: Option<LogFormat>,
+    pub(crate) ready_requires_policy: Option<bool>,
+    /// How the shim stops.
+    pub(crate) shutdown: Shutdown,
     /// Every callback.
     pub(crate) default: Section,
     /// Every before-callback.
@@ -140,6 +143,14 @@ impl<'de> Deserialize<'de> for Targets {
         }
         Ok(Self(list))
     }
+}
+
+/// The `shutdown` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Shutdown {
+    pub(crate) drain_delay: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// The `spool` section.
