@@ -181,7 +181,6 @@ impl LiveRules {
     }
 }
 
-
 /// Decides with the rules in force; without any (not ready), continues: the service answers
 /// UNAVAILABLE before asking.
 impl Engine for LiveRules {

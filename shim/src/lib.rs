@@ -144,7 +144,7 @@ impl Shim {
         let timeouts = COMMANDS
             .iter()
             .filter(|c| c.kind == Kind::After)
-            .map(|c| (c.name, callbacks[c.name].settings.timeout))
+            .map(|c| (c.name, callbacks[c.name].settings().timeout))
             .collect();
         let store = after::open_spool(&settings.spool).await?;
         let (after, delivery) = after::start(
@@ -224,7 +224,9 @@ impl Shim {
                     Ok(served) => served.unwrap_or_else(|e| Err(std::io::Error::other(e))),
                     Err(_) => {
                         server.abort();
-                        tracing::warn!("stopping: requests still in flight at the deadline were cut");
+                        tracing::warn!(
+                            "stopping: requests still in flight at the deadline were cut"
+                        );
                         Ok(())
                     }
                 }
@@ -238,7 +240,7 @@ impl Shim {
 
 /// Applies reloaded settings (SIGHUP) to a running shim: each callback's settings (`enable`,
 /// `timeout`, `onError`, `errCode`, `errMsg`, `unimplementedTtl`) take effect for the next
-/// request. The rest needs a restart.
+/// request, except the delivery timeout of after-events. The rest needs a restart.
 #[derive(Clone, Debug)]
 pub struct Reloader(Arc<App>);
 
@@ -259,14 +261,28 @@ impl Reloader {
         if settings.spool != running.spool {
             needs_restart.push("spool");
         }
-        if (settings.after_concurrency, settings.after_queue_capacity, settings.retry)
-            != (running.after_concurrency, running.after_queue_capacity, running.retry)
-        {
+        if (
+            settings.after_concurrency,
+            settings.after_queue_capacity,
+            settings.retry,
+        ) != (
+            running.after_concurrency,
+            running.after_queue_capacity,
+            running.retry,
+        ) {
             needs_restart.push("after");
         }
-        if (settings.max_body_bytes, settings.refuse_err_code, settings.shutdown, settings.ready_requires_policy)
-            != (running.max_body_bytes, running.refuse_err_code, running.shutdown, running.ready_requires_policy)
-        {
+        if (
+            settings.max_body_bytes,
+            settings.refuse_err_code,
+            settings.shutdown,
+            settings.ready_requires_policy,
+        ) != (
+            running.max_body_bytes,
+            running.refuse_err_code,
+            running.shutdown,
+            running.ready_requires_policy,
+        ) {
             needs_restart.push("maxBody/refuseCode/shutdown/readyRequiresPolicy");
         }
         needs_restart

@@ -94,12 +94,19 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                         loaded.settings.policy.targets.clone_from(&policy_targets);
                     }
                     let needs_restart = reloader.apply(&loaded.settings);
-                    tracing::info!("SIGHUP: configuration reloaded: the callbacks' settings apply now");
+                    tracing::info!(
+                        "SIGHUP: configuration reloaded: the callbacks' settings apply now"
+                    );
                     if !needs_restart.is_empty() {
-                        tracing::warn!(?needs_restart, "SIGHUP: these settings changed but need a restart");
+                        tracing::warn!(
+                            ?needs_restart,
+                            "SIGHUP: these settings changed but need a restart"
+                        );
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "SIGHUP: configuration not reloaded, the running one stays"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "SIGHUP: configuration not reloaded, the running one stays")
+                }
             }
         }
     });

@@ -58,7 +58,11 @@ async fn healthz() -> &'static str {
 async fn readyz(State(app): State<Arc<App>>) -> Response {
     let (usable, report) = policy_report(&app);
     if app.draining() {
-        return (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: stopping\n{report}")).into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: stopping\n{report}"),
+        )
+            .into_response();
     }
     if app.settings.ready_requires_policy && !usable {
         return (

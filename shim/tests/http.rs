@@ -316,7 +316,10 @@ async fn unimplemented_is_remembered_per_endpoint() {
     }
     assert_eq!(old.calls(SINGLE), 1, "asked once, then remembered");
     assert_eq!(decides.calls(SINGLE), refused);
-    assert!(refused >= 10, "the implementing replica kept being asked: {refused}");
+    assert!(
+        refused >= 10,
+        "the implementing replica kept being asked: {refused}"
+    );
 }
 
 /// Teams split policy by domain: a service's own targets get its calls, the rest the default.

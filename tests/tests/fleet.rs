@@ -346,15 +346,18 @@ async fn a_fleet_of_policies_is_balanced_and_routed_around_failures() {
     stop.send_replace(true);
     loader.await.expect("load");
 
-    let seen = seen.lock().expect("seen");
-    let frozen = seen.failures(at(6.0), at(12.0));
-    let killed = seen.failures(at(12.0), at(16.0));
-    let rolling = seen.failures(rolling_from, rolling_to);
-    let rolling_calls = seen.before_count(rolling_from, rolling_to);
+    let (frozen, killed, rolling, rolling_calls, sent_total, after_sent) = {
+        let seen = seen.lock().expect("seen");
+        (
+            seen.failures(at(6.0), at(12.0)),
+            seen.failures(at(12.0), at(16.0)),
+            seen.failures(rolling_from, rolling_to),
+            seen.before_count(rolling_from, rolling_to),
+            seen.replies.len(),
+            seen.after_sent,
+        )
+    };
     let frozen_share_per_s = f64::from(BEFORE_RATE) / 3.0;
-    let sent_total = seen.replies.len();
-    let after_sent = seen.after_sent;
-    drop(seen);
 
     // Every after-event reaches a replica in the end.
     let delivered = shim

@@ -48,8 +48,10 @@ async fn sigterm_under_load_drains_and_exits_within_its_bound() {
 
     // The slow client: headers that never end.
     let mut slow = std::net::TcpStream::connect(addr).expect("slow client");
-    slow.write_all(b"POST /openim/callbackBeforeSendSingleMsgCommand HTTP/1.1\r\nHost: x\r\nContent-Le")
-        .expect("half a request");
+    slow.write_all(
+        b"POST /openim/callbackBeforeSendSingleMsgCommand HTTP/1.1\r\nHost: x\r\nContent-Le",
+    )
+    .expect("half a request");
 
     let started = Instant::now();
     let sigterm_at = Duration::from_secs(2);
@@ -95,7 +97,10 @@ async fn sigterm_under_load_drains_and_exits_within_its_bound() {
         tokio::spawn(async move {
             while started.elapsed() < stop_sending {
                 let r = send(http::Method::GET, addr, "/readyz", b"", None).await;
-                readiness.lock().expect("readiness").push((started.elapsed(), r.status.as_u16()));
+                readiness
+                    .lock()
+                    .expect("readiness")
+                    .push((started.elapsed(), r.status.as_u16()));
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
@@ -117,7 +122,10 @@ async fn sigterm_under_load_drains_and_exits_within_its_bound() {
         .iter()
         .find(|(at, status)| *at > signalled && *status == 503)
         .map(|(at, _)| *at - signalled);
-    let ready_before = readiness.iter().filter(|(at, s)| *at < signalled && *s == 200).count();
+    let ready_before = readiness
+        .iter()
+        .filter(|(at, s)| *at < signalled && *s == 200)
+        .count();
     let failures = failures.lock().expect("failures").clone();
     let answered = *answered.lock().expect("count");
     eprintln!(
@@ -129,13 +137,25 @@ async fn sigterm_under_load_drains_and_exits_within_its_bound() {
         stop_sending - signalled,
     );
     assert!(status.success(), "{status}");
-    assert!(failures.is_empty(), "requests failed during the drain: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "requests failed during the drain: {failures:?}"
+    );
     assert!(answered > 500, "too little load: {answered}");
-    assert!(flipped.is_some_and(|t| t < Duration::from_millis(500)), "readiness: {readiness:?}");
+    assert!(
+        flipped.is_some_and(|t| t < Duration::from_millis(500)),
+        "readiness: {readiness:?}"
+    );
     assert!(ready_before > 0);
     // The bound: the slow client is cut at the shutdown timeout.
-    assert!(exited < Duration::from_secs(7), "exited {exited:?} after SIGTERM");
-    assert!(exited >= Duration::from_secs(2), "it did not wait for the drain delay");
+    assert!(
+        exited < Duration::from_secs(7),
+        "exited {exited:?} after SIGTERM"
+    );
+    assert!(
+        exited >= Duration::from_secs(2),
+        "it did not wait for the drain delay"
+    );
     policy.stop().await;
 }
 
@@ -187,7 +207,9 @@ async fn sighup_reloads_the_shim_s_callbacks_and_never_stops_it() {
     let r = post(shim.addr, SINGLE, &body, None).await;
     assert_eq!(code(r.json()), Some(5902));
     assert!(
-        shim.logs().iter().any(|l| l.contains("configuration not reloaded")),
+        shim.logs()
+            .iter()
+            .any(|l| l.contains("configuration not reloaded")),
         "{:?}",
         shim.logs()
     );
@@ -220,12 +242,19 @@ async fn sighup_never_stops_the_policy() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     for _ in 0..3 {
-        let ok = std::process::Command::new("kill").args(["-HUP", &pid]).status();
+        let ok = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status();
         assert!(ok.expect("kill").success());
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(matches!(child.try_wait(), Ok(None)), "SIGHUP stopped openim-policy");
+        assert!(
+            matches!(child.try_wait(), Ok(None)),
+            "SIGHUP stopped openim-policy"
+        );
     }
-    let ok = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
     assert!(ok.expect("kill").success());
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
