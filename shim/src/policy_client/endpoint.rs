@@ -29,6 +29,10 @@ use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_check_res
 
 use super::grpc;
 
+/// Calls that find no endpoint start a connection attempt at most this often (see
+/// [`Endpoint::kick`]).
+const KICK_INTERVAL: Duration = Duration::from_millis(200);
+
 /// What one consecutive failure adds to an endpoint's load, in calls.
 const FAILURE_PENALTY: usize = 8;
 
@@ -175,6 +179,10 @@ pub(crate) struct Endpoint {
     stale: Notify,
     /// Set when the endpoint leaves its pool: its task ends.
     retired: watch::Sender<bool>,
+    /// Wakes the task from its backoff for an attempt now (see [`Endpoint::kick`]).
+    kick: Notify,
+    /// When (ms since `clock`) the last connection attempt started.
+    last_attempt: AtomicU64,
     metrics: EndpointMetrics,
 }
 
@@ -202,6 +210,8 @@ impl Endpoint {
             clock,
             stale: Notify::new(),
             retired: watch::Sender::new(false),
+            kick: Notify::new(),
+            last_attempt: AtomicU64::new(0),
             metrics,
         }
     }
@@ -394,6 +404,8 @@ impl Endpoint {
                 }
                 Err(e) => {
                     self.state.store(ConnState::Failed as u8, Ordering::Relaxed);
+                    // Calls waiting for this attempt (see `kick`) answer at once.
+                    changed.notify_waiters();
                     lost.notify_one();
                     if !logged_failure {
                         tracing::warn!(endpoint = %self.address, error = %e,
@@ -405,10 +417,34 @@ impl Endpoint {
             let jittered = wait.mul_f64(0.5 + fastrand::f64() / 2.0);
             tokio::select! {
                 () = tokio::time::sleep(jittered) => {}
+                () = self.kick.notified() => {}
                 _ = stop.changed() => {}
             }
             wait = (wait * 2).min(self.settings.reconnect_max);
         }
+    }
+
+    /// A call found no endpoint to use: if this one failed to connect and its last attempt is
+    /// older than [`KICK_INTERVAL`], try again now instead of at the end of the backoff (as a
+    /// lazily connecting client would), so that a policy that came back gets the call;
+    /// returns whether an attempt was started (the call may wait for it). At most one attempt
+    /// per interval, however many calls ask: an outage is not a connection storm.
+    pub(crate) fn kick(&self) -> bool {
+        let now = self.now_ms();
+        let last = self.last_attempt.load(Ordering::Relaxed);
+        if self.state() != ConnState::Failed
+            || now.saturating_sub(last) < KICK_INTERVAL.as_millis() as u64
+            || self
+                .last_attempt
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return false;
+        }
+        self.state
+            .store(ConnState::Connecting as u8, Ordering::Relaxed);
+        self.kick.notify_one();
+        true
     }
 
     /// One connection attempt: the socket, then the HTTP/2 handshake.
@@ -418,6 +454,7 @@ impl Endpoint {
         Conn,
         std::pin::Pin<Box<dyn std::future::Future<Output = hyper::Result<()>> + Send>>,
     )> {
+        self.last_attempt.store(self.now_ms(), Ordering::Relaxed);
         let mut builder = http2::Builder::new(TokioExecutor::new());
         builder
             .timer(TokioTimer::new())

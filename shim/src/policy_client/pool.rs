@@ -212,9 +212,22 @@ impl Pool {
                     }
                 }
                 Pick::None => {
-                    return Err(CallError::Status(Status::unavailable(
-                        "no policy endpoint is reachable",
-                    )));
+                    // Try the failed ones again now, and wait for the attempt if one started.
+                    let mut kicked = false;
+                    for e in self.endpoints.load().iter() {
+                        kicked |= e.kick();
+                    }
+                    if !kicked {
+                        return Err(CallError::Status(Status::unavailable(
+                            "no policy endpoint is reachable",
+                        )));
+                    }
+                    tokio::select! {
+                        () = changed => continue,
+                        () = tokio::time::sleep_until(deadline) => {
+                            return Err(CallError::Timeout(call.timeout));
+                        }
+                    }
                 }
             };
             if endpoint.unimplemented(call.path) {
