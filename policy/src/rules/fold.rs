@@ -7,6 +7,9 @@
 //!   the texts whose NFKC forms are equal (NFKC and NFKD have the same equivalence classes), and
 //!   is done per character so every folded byte knows the character it came from;
 //! - lower case (Unicode `to_lowercase`);
+//! - invisible characters dropped, always (Unicode's default-ignorable code points: zero-width
+//!   space and joiners, soft hyphen, word joiner, bidirectional controls, variation selectors,
+//!   Hangul fillers, tags): a client shows `s\u{200b}cam` as `scam`;
 //! - optionally, separators dropped: every character that is not a letter, a combining mark or
 //!   a digit (spaces, punctuation, symbols and emoji, zero-width and other format characters), so
 //!   that `b.a.d`, `b a d`, `b\u{200b}ad` and `坏-词` read as `bad` and `坏词`.
@@ -41,6 +44,17 @@ pub(crate) fn is_separator(c: char) -> bool {
     )
 }
 
+/// Whether `c` is a default-ignorable code point (Unicode `DerivedCoreProperties.txt`,
+/// `Default_Ignorable_Code_Point`): rendered as nothing, so never part of what a reader sees.
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
 /// CJK unified ideographs (the bulk of Chinese text): no decomposition, no case, letters. Skips
 /// the table look-ups for them.
 fn is_plain_ideograph(c: char) -> bool {
@@ -64,6 +78,8 @@ impl Folded {
                 }
             } else if is_plain_ideograph(c) {
                 self.push(c, at);
+            } else if is_invisible(c) {
+                // Nothing to see, nothing to match.
             } else {
                 decompose_compatible(c, |d| {
                     for l in d.to_lowercase() {
@@ -139,6 +155,22 @@ mod tests {
         assert_eq!(fold("㈱", false), "(株)");
         // Precomposed and combining forms are the same text.
         assert_eq!(fold("caf\u{e9}", false), fold("cafe\u{301}", false));
+    }
+
+    #[test]
+    fn invisible_characters_are_dropped_even_when_separators_are_kept() {
+        for hidden in [
+            "s\u{200b}cam",
+            "s\u{ad}cam",
+            "sc\u{200d}am",
+            "\u{feff}scam\u{2060}",
+            "s\u{e0073}cam",
+            "s\u{fe0f}cam",
+            "s\u{3164}cam",
+        ] {
+            assert_eq!(fold(hidden, false), "scam", "{hidden:?}");
+        }
+        assert_eq!(fold("s cam", false), "s cam", "a visible space stays");
     }
 
     #[test]
