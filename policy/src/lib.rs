@@ -4,6 +4,7 @@
 //! # Layout
 //!
 //! - [`engine`]: the [`Engine`] seam, what a policy decides, free of gRPC.
+//! - [`content`]: a message's content read as OpenIM's (Go) clients read it.
 //! - [`rules`]: the default rule engine and its rules file.
 //! - [`live`]: rules from a file, reloaded while serving; readiness.
 //! - [`service`]: the gRPC services over an engine.
@@ -12,6 +13,7 @@
 //! - [`serve`]: the server with `grpc.health.v1` and server reflection (v1 and v1alpha).
 
 mod audit;
+pub mod content;
 pub mod engine;
 pub mod exporter;
 pub mod listen;
