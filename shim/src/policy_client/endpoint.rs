@@ -29,10 +29,6 @@ use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_check_res
 
 use super::grpc;
 
-/// Calls that find no endpoint start a connection attempt at most this often (see
-/// [`Endpoint::kick`]).
-const KICK_INTERVAL: Duration = Duration::from_millis(200);
-
 /// What one consecutive failure adds to an endpoint's load, in calls.
 const FAILURE_PENALTY: usize = 8;
 
@@ -181,8 +177,6 @@ pub(crate) struct Endpoint {
     retired: watch::Sender<bool>,
     /// Wakes the task from its backoff for an attempt now (see [`Endpoint::kick`]).
     kick: Notify,
-    /// When (ms since `clock`) the last connection attempt started.
-    last_attempt: AtomicU64,
     metrics: EndpointMetrics,
 }
 
@@ -211,7 +205,6 @@ impl Endpoint {
             stale: Notify::new(),
             retired: watch::Sender::new(false),
             kick: Notify::new(),
-            last_attempt: AtomicU64::new(0),
             metrics,
         }
     }
@@ -424,27 +417,24 @@ impl Endpoint {
         }
     }
 
-    /// A call found no endpoint to use: if this one failed to connect and its last attempt is
-    /// older than [`KICK_INTERVAL`], try again now instead of at the end of the backoff (as a
-    /// lazily connecting client would), so that a policy that came back gets the call;
-    /// returns whether an attempt was started (the call may wait for it). At most one attempt
-    /// per interval, however many calls ask: an outage is not a connection storm.
+    /// A call found no endpoint to use: if this one failed to connect, try again now instead
+    /// of at the end of the backoff (as a lazily connecting client does), so that a policy that
+    /// came back gets the call; returns whether an attempt was started (the call may wait for
+    /// it). Calls share the attempt in progress: there is never more than one at a time.
     pub(crate) fn kick(&self) -> bool {
-        let now = self.now_ms();
-        let last = self.last_attempt.load(Ordering::Relaxed);
-        if self.state() != ConnState::Failed
-            || now.saturating_sub(last) < KICK_INTERVAL.as_millis() as u64
-            || self
-                .last_attempt
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return false;
+        let started = self
+            .state
+            .compare_exchange(
+                ConnState::Failed as u8,
+                ConnState::Connecting as u8,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+        if started {
+            self.kick.notify_one();
         }
-        self.state
-            .store(ConnState::Connecting as u8, Ordering::Relaxed);
-        self.kick.notify_one();
-        true
+        started
     }
 
     /// One connection attempt: the socket, then the HTTP/2 handshake.
@@ -454,7 +444,6 @@ impl Endpoint {
         Conn,
         std::pin::Pin<Box<dyn std::future::Future<Output = hyper::Result<()>> + Send>>,
     )> {
-        self.last_attempt.store(self.now_ms(), Ordering::Relaxed);
         let mut builder = http2::Builder::new(TokioExecutor::new());
         builder
             .timer(TokioTimer::new())

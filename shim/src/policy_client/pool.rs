@@ -197,6 +197,8 @@ impl Pool {
         let deadline = started + call.timeout;
         let mut avoid: Option<Arc<Endpoint>> = None;
         let mut retried = false;
+        // A call starts at most one round of connection attempts.
+        let mut kicked = false;
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
@@ -213,11 +215,14 @@ impl Pool {
                 }
                 Pick::None => {
                     // Try the failed ones again now, and wait for the attempt if one started.
-                    let mut kicked = false;
-                    for e in self.endpoints.load().iter() {
-                        kicked |= e.kick();
-                    }
-                    if !kicked {
+                    let started = !kicked && {
+                        kicked = true;
+                        self.endpoints
+                            .load()
+                            .iter()
+                            .fold(false, |k, e| e.kick() | k)
+                    };
+                    if !started {
                         return Err(CallError::Status(Status::unavailable(
                             "no policy endpoint is reachable",
                         )));
