@@ -363,7 +363,7 @@ def start_policy(bins, rules, unix=False):
         listen, url = f"unix:{sock}", f"unix:{sock}"
     else:
         listen, url = f"127.0.0.1:{port}", f"http://127.0.0.1:{port}"
-    cmd = [os.path.join(bins, "openim-policy"), "--listen", listen]
+    cmd = [os.path.join(bins, "openim-policy"), "--listen", listen, "--drain-delay", "0"]
     if rules:
         cmd += ["--rules", rules]
     return Server("openim-policy", cmd, None if unix else port, ready_file=sock if unix else None), url
@@ -373,7 +373,9 @@ def start_shim(bins, policy_url):
     port = free_port()
     data = os.path.join(WORK, f"shim-data-{port}")
     cmd = [os.path.join(bins, "openim-shim"), "--listen", f"127.0.0.1:{port}", "--policy", policy_url]
-    return Server("openim-shim", cmd, port, env={"OPENIM_SHIM_SPOOL_DIR": data}), port
+    # No drain delay when the benchmark stops it: nothing routes to it but the load generator.
+    env = {"OPENIM_SHIM_SPOOL_DIR": data, "OPENIM_SHIM_SHUTDOWN_DRAINDELAY": "1ms"}
+    return Server("openim-shim", cmd, port, env=env), port
 
 
 def systems(bins, peers, rules):

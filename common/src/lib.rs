@@ -6,6 +6,40 @@ pub mod units;
 
 pub use units::{ByteSize, Duration, parse_duration};
 
+/// SIGHUP, as a stream of occurrences: some process managers and operators send it to ask for a
+/// reload, and without a handler it would end the process. Installed when this is called.
+#[derive(Debug)]
+pub struct Hangups(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+
+impl Hangups {
+    /// Starts listening for SIGHUP (from now on it no longer ends the process). Must be called
+    /// inside the Tokio runtime.
+    pub fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+            Self(
+                signal
+                    .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP"))
+                    .ok(),
+            )
+        }
+        #[cfg(not(unix))]
+        Self()
+    }
+
+    /// The next SIGHUP (never, where there is none).
+    pub async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = self.0.as_mut()
+            && s.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending().await
+    }
+}
+
 /// A future that completes on SIGINT (Ctrl-C) or SIGTERM (what orchestrators send), and logs
 /// which one. The handlers are installed when this is called, not when the future is first
 /// polled, so a signal sent right after the process says it is ready is not missed. Must be

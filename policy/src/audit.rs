@@ -192,6 +192,10 @@ struct RotatingFile {
 
 impl RotatingFile {
     fn open(path: PathBuf, max_size: u64, keep: u32) -> io::Result<Self> {
+        // A log in a directory of its own (e.g. `data/` of a fresh checkout) needs no setup.
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         let size = file.metadata()?.len();
         Ok(Self {
@@ -401,15 +405,16 @@ mod tests {
     }
 
     #[test]
-    fn an_unwritable_path_is_a_rules_error() {
-        let e = AuditLog::open(
-            &spec("/nonexistent-dir/x/audit.jsonl"),
-            Path::new("/"),
-            None,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("/nonexistent-dir/x/audit.jsonl"), "{e}");
+    fn an_unwritable_path_is_a_rules_error_and_missing_directories_are_made() {
+        // A path under a regular file cannot be created, even by root.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a-file"), b"x").unwrap();
+        let e = AuditLog::open(&spec("a-file/x/audit.jsonl"), dir.path(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a-file/x/audit.jsonl"), "{e}");
+        AuditLog::open(&spec("new/dirs/audit.jsonl"), dir.path(), None).unwrap();
+        assert!(dir.path().join("new/dirs/audit.jsonl").exists());
     }
 
     /// A sink stuck until the test lets it go: a disk that does not answer.

@@ -4,6 +4,7 @@
 //! # Layout
 //!
 //! - [`engine`]: the [`Engine`] seam, what a policy decides, free of gRPC.
+//! - [`content`]: a message's content read as OpenIM's (Go) clients read it.
 //! - [`rules`]: the default rule engine and its rules file.
 //! - [`live`]: rules from a file, reloaded while serving; readiness.
 //! - [`service`]: the gRPC services over an engine.
@@ -12,6 +13,7 @@
 //! - [`serve`]: the server with `grpc.health.v1` and server reflection (v1 and v1alpha).
 
 mod audit;
+pub mod content;
 pub mod engine;
 pub mod exporter;
 pub mod listen;
@@ -55,6 +57,29 @@ pub struct Policy {
     engine: Arc<dyn Engine>,
     live: Option<Arc<LiveRules>>,
     reload_interval: Duration,
+    stop: Stop,
+}
+
+/// How the server stops when its shutdown future completes: NOT_SERVING to health watchers
+/// (shims stop picking this replica at once) and still serving for `drain_delay` (clients that
+/// do not watch health, a mesh, DNS caches catch up); then no new calls, the calls in flight
+/// finished, cut at `timeout` from the start of the stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop {
+    /// Serving on, NOT_SERVING, after the signal.
+    pub drain_delay: Duration,
+    /// From the signal to the end of the server, at most.
+    pub timeout: Duration,
+}
+
+impl Default for Stop {
+    /// No drain delay (library users and tests); the binary's flags set one.
+    fn default() -> Self {
+        Self {
+            drain_delay: Duration::ZERO,
+            timeout: Duration::from_secs(20),
+        }
+    }
 }
 
 impl std::fmt::Debug for Policy {
@@ -87,6 +112,7 @@ impl Policy {
             engine: live.clone(),
             live: Some(live),
             reload_interval: DEFAULT_RELOAD_INTERVAL,
+            stop: Stop::default(),
         }
     }
 
@@ -96,12 +122,19 @@ impl Policy {
             engine: Arc::new(engine),
             live: None,
             reload_interval: DEFAULT_RELOAD_INTERVAL,
+            stop: Stop::default(),
         }
     }
 
     /// Looks at the rules files for changes every `interval` (default 5 s).
     pub fn with_reload_interval(mut self, interval: Duration) -> Self {
         self.reload_interval = interval;
+        self
+    }
+
+    /// Stops as `stop` says.
+    pub fn with_stop(mut self, stop: Stop) -> Self {
+        self.stop = stop;
         self
     }
 
@@ -205,9 +238,20 @@ pub async fn serve(
     // A `grpc.health.v1` Watch stream lives as long as its status is registered, and tonic's
     // graceful shutdown waits for every open stream: without this, one watching client (a mesh
     // sidecar, grpc-health-probe -watch) would hold SIGTERM forever.
+    let stop = policy.stop;
+    let (deadline_tx, deadline_rx) = tokio::sync::oneshot::channel();
     let shutdown = async move {
         shutdown.await;
+        let deadline = tokio::time::Instant::now() + stop.timeout;
+        let _ = deadline_tx.send(deadline);
         stop_following.abort();
+        set_health(&health, false).await;
+        if !stop.drain_delay.is_zero() {
+            tracing::info!(drain_delay = ?stop.drain_delay,
+                "stopping: NOT_SERVING, still serving for the drain delay");
+            tokio::time::sleep(stop.drain_delay).await;
+        }
+        tracing::info!("stopping: no new calls; finishing the calls in flight");
         stop_health(health).await;
     };
     if let Some(live) = &policy.live {
@@ -264,19 +308,35 @@ pub async fn serve(
             FriendServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(GroupServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES));
-    let result = match listener {
-        Listener::Tcp(l) => {
-            router
-                .serve_with_incoming_shutdown(TcpListenerStream::new(l), shutdown)
-                .await
+    let served = async {
+        match listener {
+            Listener::Tcp(l) => {
+                router
+                    .serve_with_incoming_shutdown(TcpListenerStream::new(l), shutdown)
+                    .await
+            }
+            Listener::Unix(l, _file) => {
+                router
+                    .serve_with_incoming_shutdown(UnixListenerStream::new(l), shutdown)
+                    .await
+            }
         }
-        Listener::Unix(l, _file) => {
-            router
-                .serve_with_incoming_shutdown(UnixListenerStream::new(l), shutdown)
-                .await
+        .map_err(std::io::Error::other)
+    };
+    // Cut at the deadline: a call (or a client) that does not finish must not hold the exit.
+    let cut = async {
+        match deadline_rx.await {
+            Ok(deadline) => tokio::time::sleep_until(deadline).await,
+            Err(_) => std::future::pending().await,
         }
-    }
-    .map_err(std::io::Error::other);
+    };
+    let result = tokio::select! {
+        result = served => result,
+        () = cut => {
+            tracing::warn!("stopping: calls still in flight at the deadline were cut");
+            Ok(())
+        }
+    };
     drop(tasks);
     let engine = policy.engine.clone();
     let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;

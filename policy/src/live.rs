@@ -147,18 +147,18 @@ impl LiveRules {
     /// SIGHUP handler is installed by this call (within a Tokio runtime), before the future
     /// first runs: from then on SIGHUP no longer ends the process.
     pub fn watch(self: Arc<Self>, every: Duration) -> impl Future<Output = ()> + Send + 'static {
-        let hangup = hangup_signal();
+        let hangup = openim_common::Hangups::listen();
         self.watch_with(hangup, every)
     }
 
-    async fn watch_with(self: Arc<Self>, mut hangup: Hangup, every: Duration) {
+    async fn watch_with(self: Arc<Self>, mut hangup: openim_common::Hangups, every: Duration) {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
             let forced = tokio::select! {
                 _ = tick.tick() => false,
-                () = next_hangup(&mut hangup) => {
+                () = hangup.next() => {
                     tracing::info!("SIGHUP: reloading the rules");
                     true
                 }
@@ -179,34 +179,6 @@ impl LiveRules {
             None => otherwise(),
         }
     }
-}
-
-#[cfg(unix)]
-type Hangup = Option<tokio::signal::unix::Signal>;
-#[cfg(not(unix))]
-type Hangup = ();
-
-#[cfg(unix)]
-fn hangup_signal() -> Hangup {
-    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP"))
-        .ok()
-}
-#[cfg(not(unix))]
-fn hangup_signal() -> Hangup {}
-
-#[cfg(unix)]
-async fn next_hangup(signal: &mut Hangup) {
-    if let Some(s) = signal.as_mut()
-        && s.recv().await.is_some()
-    {
-        return;
-    }
-    std::future::pending().await
-}
-#[cfg(not(unix))]
-async fn next_hangup(_: &mut Hangup) {
-    std::future::pending().await
 }
 
 /// Decides with the rules in force; without any (not ready), continues: the service answers

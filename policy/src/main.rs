@@ -7,7 +7,7 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 use anyhow::Context as _;
 use clap::Parser;
 use openim_common::{parse_duration, shutdown_signal, telemetry};
-use openim_policy::{ListenAddr, Listener, Policy};
+use openim_policy::{ListenAddr, Listener, Policy, Stop};
 use tokio::net::TcpListener;
 
 /// Command line of `openim-policy`.
@@ -43,6 +43,18 @@ struct Args {
     #[arg(long, env = "OPENIM_POLICY_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
 
+    /// After SIGTERM: NOT_SERVING on grpc.health.v1, still serving for this long (clients and
+    /// load balancers move away first), then no new calls.
+    #[arg(long, env = "OPENIM_POLICY_DRAIN_DELAY", default_value = "2s",
+          value_parser = parse_duration_or_zero)]
+    drain_delay: Duration,
+
+    /// From SIGTERM to the exit, at most: calls still in flight are cut then. Keep it under the
+    /// orchestrator's grace period (Kubernetes: 30 s by default).
+    #[arg(long, env = "OPENIM_POLICY_SHUTDOWN_TIMEOUT", default_value = "20s",
+          value_parser = parse_duration)]
+    shutdown_timeout: Duration,
+
     /// Log format (the level is set with `RUST_LOG`, default `info`).
     #[arg(long, env = "OPENIM_POLICY_LOG_FORMAT", value_enum,
           default_value_t = telemetry::LogFormat::Text)]
@@ -73,6 +85,14 @@ async fn main() -> ExitCode {
     }
 }
 
+/// A duration, or 0 for none.
+fn parse_duration_or_zero(s: &str) -> Result<Duration, String> {
+    if s.trim().trim_end_matches(['s', 'm']) == "0" {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(s)
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
     telemetry::init(args.log_format);
     let shutdown = shutdown_signal();
@@ -97,7 +117,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         (Some(path), true) => Policy::load_or_wait(path),
         (rules, _) => Policy::load(rules.as_deref())?,
     }
-    .with_reload_interval(args.reload_interval);
+    .with_reload_interval(args.reload_interval)
+    .with_stop(Stop {
+        drain_delay: args.drain_delay,
+        timeout: args.shutdown_timeout,
+    });
+    if args.rules.is_none() {
+        // Without rules there is nothing to reload, but SIGHUP must not end the process.
+        let mut hangups = openim_common::Hangups::listen();
+        tokio::spawn(async move {
+            loop {
+                hangups.next().await;
+                tracing::info!("SIGHUP: no rules file, nothing to reload");
+            }
+        });
+    }
     let listener = Listener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

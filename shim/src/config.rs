@@ -94,6 +94,34 @@ pub struct Settings {
     /// Each callback's settings by config key, every layer applied (all of them after
     /// [`Args::load`]); the fields above serve the others.
     pub callbacks: BTreeMap<&'static str, CallbackSettings>,
+    /// How the shim stops.
+    pub shutdown: ShutdownSettings,
+    /// `/readyz` also requires a usable policy endpoint (off: the shim is ready whenever it can
+    /// answer OpenIM, which it can with the policy down, by each callback's failure mode).
+    pub ready_requires_policy: bool,
+}
+
+/// How the shim stops on SIGTERM: first it says it is not ready (`/readyz` 503) and keeps
+/// serving for `drain_delay`, while load balancers stop sending (Kubernetes removes the pod's
+/// endpoints in parallel with the signal, and that takes seconds to reach kube-proxy, DNS
+/// caches and OpenIM's open connections); then it stops accepting, finishes the requests in
+/// flight and commits its after-events; everything within `timeout` of the signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShutdownSettings {
+    /// Serving on after the signal, not ready.
+    pub drain_delay: Duration,
+    /// From the signal to the exit, at most: requests still in flight are cut then. Keep it
+    /// under the orchestrator's grace period (Kubernetes: 30 s by default).
+    pub timeout: Duration,
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        Self {
+            drain_delay: Duration::from_secs(5),
+            timeout: Duration::from_secs(25),
+        }
+    }
 }
 
 /// When failed after-event deliveries are retried: exponential backoff from `initial`, doubling up
@@ -217,6 +245,8 @@ impl Default for Settings {
                 drain_timeout: Duration::from_secs(10),
             },
             callbacks: BTreeMap::new(),
+            shutdown: ShutdownSettings::default(),
+            ready_requires_policy: false,
         }
     }
 }
@@ -363,6 +393,19 @@ impl Settings {
                 .iter()
                 .map(|c| (c.config_key, l.callback(Some(c), c.kind, b)))
                 .collect(),
+            shutdown: {
+                let s = ShutdownSettings {
+                    drain_delay: l.or(|c| c.shutdown.drain_delay, b.shutdown.drain_delay),
+                    timeout: l.or(|c| c.shutdown.timeout, b.shutdown.timeout),
+                };
+                if s.drain_delay >= s.timeout {
+                    let message = "must be shorter than shutdown.timeout: requests in flight \
+                                   need time to finish";
+                    return Err(ConfigError::new("shutdown.drainDelay", message, None));
+                }
+                s
+            },
+            ready_requires_policy: l.or(|c| c.ready_requires_policy, b.ready_requires_policy),
         })
     }
 

@@ -87,6 +87,7 @@ pub(crate) fn before<'a, C: Before>(app: &'a App, call: &'a mut Call) -> BoxFutu
 
 async fn run_before<C: Before>(app: &App, call: &mut Call) -> Verdict {
     let callback = app.callback(call.command);
+    let settings = callback.settings();
     // Decoded first even when the policy will not be asked: a callback's continue reply may
     // depend on its request (SetGroupInfo echoes it, or OpenIM blanks the group's name).
     let decoded = C::decode(&call.body);
@@ -94,7 +95,7 @@ async fn run_before<C: Before>(app: &App, call: &mut Call) -> Verdict {
         Ok((_, keep)) => C::proceed(keep),
         Err(_) => Verdict::proceed(),
     };
-    if !callback.settings.enable {
+    if !settings.enable {
         return proceed(&decoded).because(Outcome::Disabled);
     }
     let (mut request, keep) = match decoded {
@@ -106,8 +107,8 @@ async fn run_before<C: Before>(app: &App, call: &mut Call) -> Verdict {
     let meta = CallMeta {
         operation_id: &call.operation_id,
         command: call.wire_name,
-        timeout: callback.settings.timeout,
-        unimplemented_ttl: callback.settings.unimplemented_ttl,
+        timeout: settings.timeout,
+        unimplemented_ttl: settings.unimplemented_ttl,
         idempotency_key: None,
         delivery_attempt: None,
     };
@@ -138,7 +139,7 @@ async fn run_before<C: Before>(app: &App, call: &mut Call) -> Verdict {
 /// by the caller without waiting for anything here; the verdict's outcome says what became of
 /// the event: accepted, dropped (intake queue full), disabled or malformed.
 pub(crate) fn after<C: After>(app: &App, call: &mut Call) -> Verdict {
-    if !app.callback(call.command).settings.enable {
+    if !app.callback(call.command).settings().enable {
         return Verdict::proceed().because(Outcome::Disabled);
     }
     let mut request = match C::decode(&call.body) {

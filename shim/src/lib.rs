@@ -32,10 +32,14 @@ pub mod telemetry;
 use std::{
     collections::HashMap,
     future::Future,
-    sync::{Arc, OnceLock},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
+use arc_swap::ArcSwap;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
@@ -47,15 +51,16 @@ use crate::{
     telemetry::CallbackMetrics,
 };
 
-/// Time for the spool's last commits after the drain (`spool.drainTimeout`), in the deadline
-/// [`Shim::serve`] gives [`Delivery::shutdown`].
-const SPOOL_FINISH: Duration = Duration::from_secs(2);
+/// What a stop keeps for committing after-events, out of `shutdown.timeout`: requests in flight
+/// are cut this long before the deadline.
+const AFTER_EVENTS_RESERVE: Duration = Duration::from_secs(1);
 
-/// One callback's settings, its metrics, and what the shim learnt about it at run time.
+/// One callback's settings (replaced on a config reload), its metrics, and what the shim learnt
+/// about it at run time.
 #[derive(Debug)]
 pub(crate) struct PerCallback {
     command: &'static Command,
-    pub(crate) settings: CallbackSettings,
+    settings: ArcSwap<CallbackSettings>,
     /// Registered on the command's first request, so that commands OpenIM never sends add no
     /// series to `/metrics`.
     metrics: OnceLock<CallbackMetrics>,
@@ -65,9 +70,14 @@ impl PerCallback {
     fn new(command: &'static Command, settings: CallbackSettings) -> Self {
         Self {
             command,
-            settings,
+            settings: ArcSwap::from_pointee(settings),
             metrics: OnceLock::new(),
         }
+    }
+
+    /// The callback's settings now (an `Arc`: held across the policy call).
+    pub(crate) fn settings(&self) -> Arc<CallbackSettings> {
+        self.settings.load_full()
     }
 
     /// The command's metric handles.
@@ -87,12 +97,19 @@ pub struct App {
     /// Per-callback settings and state, by command name: every row of the table.
     callbacks: HashMap<&'static str, PerCallback>,
     metrics: PrometheusHandle,
+    /// Set when the shim is stopping: `/readyz` answers 503 while requests are still served.
+    draining: AtomicBool,
 }
 
 impl App {
     /// The settings and state of `command`, a row of the table (so always present).
     pub(crate) fn callback(&self, command: &Command) -> &PerCallback {
         &self.callbacks[command.name]
+    }
+
+    /// Whether the shim is stopping.
+    pub(crate) fn draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 }
 
@@ -128,7 +145,7 @@ impl Shim {
         let timeouts = COMMANDS
             .iter()
             .filter(|c| c.kind == Kind::After)
-            .map(|c| (c.name, callbacks[c.name].settings.timeout))
+            .map(|c| (c.name, callbacks[c.name].settings().timeout))
             .collect();
         let store = after::open_spool(&settings.spool).await?;
         let (after, delivery, spool) = after::start(
@@ -152,6 +169,7 @@ impl Shim {
             settings,
             callbacks,
             metrics,
+            draining: AtomicBool::new(false),
         });
         Ok(Self { app, delivery })
     }
@@ -162,23 +180,117 @@ impl Shim {
         routes::router(self.app.clone())
     }
 
-    /// Serves OpenIM callbacks on `listener` until `shutdown` completes; then stops accepting,
-    /// finishes the requests in flight, writes the queued after-events to the spool and delivers
-    /// what is pending for at most `spool.drainTimeout` (see [`Delivery::shutdown`]).
+    /// What a config reload can change while the shim runs.
+    pub fn reloader(&self) -> Reloader {
+        Reloader(self.app.clone())
+    }
+
+    /// Serves OpenIM callbacks on `listener` until `shutdown` completes (SIGTERM), then stops
+    /// as `shutdown` settings say: not ready (`/readyz` 503) but serving for the drain delay;
+    /// then no new connections, the requests in flight finished (cut at the deadline, less a
+    /// reserve for the after-events); then the queued after-events committed to the spool and what is pending delivered
+    /// for at most `spool.drainTimeout`, all by the deadline (see [`Delivery::shutdown`]).
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let Self { app, delivery } = self;
-        let drain = app.settings.spool.drain_timeout;
-        let served = axum::serve(listener, routes::router(app))
-            .with_graceful_shutdown(shutdown)
-            .await;
-        delivery
-            .shutdown(tokio::time::Instant::now() + drain + SPOOL_FINISH)
-            .await;
+        let stop = app.settings.shutdown;
+        let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(listener, routes::router(app.clone()))
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .into_future();
+        let mut server = tokio::spawn(server);
+        let served = tokio::select! {
+            served = &mut server => Some(served),
+            () = shutdown => None,
+        };
+        let (served, deadline) = match served {
+            // The server ended on its own (an accept error): nothing to drain.
+            Some(served) => (
+                served.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+                tokio::time::Instant::now() + stop.timeout,
+            ),
+            None => {
+                let deadline = tokio::time::Instant::now() + stop.timeout;
+                app.draining.store(true, Ordering::Relaxed);
+                tracing::info!(drain_delay = ?stop.drain_delay, timeout = ?stop.timeout,
+                    "stopping: not ready, still serving for the drain delay");
+                tokio::time::sleep(stop.drain_delay).await;
+                tracing::info!("stopping: no new connections; finishing the requests in flight");
+                let _ = stop_accepting.send(());
+                let cut = deadline
+                    .checked_sub(AFTER_EVENTS_RESERVE)
+                    .unwrap_or(deadline);
+                let served = match tokio::time::timeout_at(cut, &mut server).await {
+                    Ok(served) => served.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+                    Err(_) => {
+                        server.abort();
+                        tracing::warn!(
+                            "stopping: requests still in flight at the deadline were cut"
+                        );
+                        Ok(())
+                    }
+                };
+                (served, deadline)
+            }
+        };
+        delivery.shutdown(deadline).await;
         served
+    }
+}
+
+/// Applies reloaded settings (SIGHUP) to a running shim: each callback's settings (`enable`,
+/// `timeout`, `onError`, `errCode`, `errMsg`, `unimplementedTtl`) take effect for the next
+/// request, except the delivery timeout of after-events. The rest needs a restart.
+#[derive(Clone, Debug)]
+pub struct Reloader(Arc<App>);
+
+impl Reloader {
+    /// Takes the callbacks' settings of `settings`; returns the other settings that differ
+    /// from the running ones (they need a restart), to be logged.
+    pub fn apply(&self, settings: &Settings) -> Vec<&'static str> {
+        for callback in self.0.callbacks.values() {
+            callback
+                .settings
+                .store(Arc::new(settings.callback(callback.command)));
+        }
+        let running = &self.0.settings;
+        let mut needs_restart = Vec::new();
+        if settings.policy != running.policy {
+            needs_restart.push("policy");
+        }
+        if settings.spool != running.spool {
+            needs_restart.push("spool");
+        }
+        if (
+            settings.after_concurrency,
+            settings.after_queue_capacity,
+            settings.retry,
+        ) != (
+            running.after_concurrency,
+            running.after_queue_capacity,
+            running.retry,
+        ) {
+            needs_restart.push("after");
+        }
+        if (
+            settings.max_body_bytes,
+            settings.refuse_err_code,
+            settings.shutdown,
+            settings.ready_requires_policy,
+        ) != (
+            running.max_body_bytes,
+            running.refuse_err_code,
+            running.shutdown,
+            running.ready_requires_policy,
+        ) {
+            needs_restart.push("maxBody/refuseCode/shutdown/readyRequiresPolicy");
+        }
+        needs_restart
     }
 }
 

@@ -1,31 +1,58 @@
 //! `openim-shim` binary: reads the command line, the config file and the environment overrides
 //! (exiting with status 2 if they are unusable), sets up logging, opens the after-event spool,
-//! binds, serves until SIGINT or SIGTERM. See `openim-shim --help`.
+//! binds, serves until SIGINT or SIGTERM (then stops as the `shutdown` settings say; a second
+//! signal exits at once); reloads the callbacks' settings on SIGHUP. See `openim-shim --help`.
+
+use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use openim_common::{shutdown_signal, telemetry};
-use openim_shim::config::Args;
+use openim_common::{Hangups, shutdown_signal, telemetry};
+use openim_shim::config::{Args, ConfigError};
 use tokio::net::TcpListener;
 
 /// Exit status for an unusable configuration (as clap's for an invalid flag).
-const EXIT_USAGE: i32 = 2;
+const EXIT_USAGE: u8 = 2;
+/// Exit status after a second stop signal (128 + SIGINT, as shells report it).
+const EXIT_FORCED: i32 = 130;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let args = Args::parse();
-    let loaded = match args.load(std::env::vars_os()) {
-        Ok(loaded) => loaded,
+    match run(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("openim-shim: invalid configuration: {e}");
-            std::process::exit(EXIT_USAGE);
+            // The cause chain on one line, no backtrace: a bad setting is the user's to fix.
+            let usage = e.chain().any(|c| c.is::<ConfigError>());
+            if usage {
+                eprintln!("openim-shim: invalid configuration: {e:#}");
+            } else {
+                eprintln!("openim-shim: {e:#}");
+            }
+            ExitCode::from(if usage { EXIT_USAGE } else { 1 })
         }
-    };
+    }
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    // Before anything else: from now on SIGHUP reloads instead of ending the process.
+    let mut hangups = Hangups::listen();
+    let loaded = args.load(std::env::vars_os())?;
     telemetry::init(loaded.log_format);
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
-    let shutdown = shutdown_signal();
+    let first = shutdown_signal();
+    let shutdown = async move {
+        first.await;
+        // A second signal: an impatient operator, or a script that sends two. Exit now.
+        let second = shutdown_signal();
+        tokio::spawn(async move {
+            second.await;
+            tracing::warn!("second stop signal: exiting at once (queued after-events are lost)");
+            std::process::exit(EXIT_FORCED);
+        });
+    };
     let mut settings = loaded.settings;
 
     // Try-out mode: the default policy in this process, on a loopback port.
@@ -56,6 +83,34 @@ async fn main() -> anyhow::Result<()> {
         spool_backend = if settings.spool.redis.is_some() { "redis" } else { "local" },
         "openim-shim ready"
     );
+    let reloader = shim.reloader();
+    let policy_targets = settings.policy.targets.clone();
+    let reload_args = std::sync::Arc::new(args.clone());
+    tokio::spawn(async move {
+        loop {
+            hangups.next().await;
+            match reload_args.load(std::env::vars_os()) {
+                Ok(mut loaded) => {
+                    if reload_args.with_policy {
+                        loaded.settings.policy.targets.clone_from(&policy_targets);
+                    }
+                    let needs_restart = reloader.apply(&loaded.settings);
+                    tracing::info!(
+                        "SIGHUP: configuration reloaded: the callbacks' settings apply now"
+                    );
+                    if !needs_restart.is_empty() {
+                        tracing::warn!(
+                            ?needs_restart,
+                            "SIGHUP: these settings changed but need a restart"
+                        );
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "SIGHUP: configuration not reloaded, the running one stays")
+                }
+            }
+        }
+    });
     shim.serve(listener, shutdown).await?;
     // After the shim, which delivers its last after-events to it.
     if let Some(policy) = policy {

@@ -39,7 +39,7 @@ pub(crate) fn rescue(
         return proceed.because(Outcome::Malformed);
     }
     callback.metrics().failure(cause).increment(1);
-    match &callback.settings.on_error {
+    match &callback.settings().on_error {
         OnError::Continue => {
             tracing::warn!(%cause, %error,
                 "no policy decision: continuing (onError: continue)");

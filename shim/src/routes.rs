@@ -56,8 +56,22 @@ async fn healthz() -> &'static str {
 /// every shim out of the Service at once during a policy outage, and OpenIM would get
 /// connection errors instead. The policy's endpoints are listed for operators.
 async fn readyz(State(app): State<Arc<App>>) -> Response {
-    let (_, policy) = policy_report(&app);
+    let (usable, policy) = policy_report(&app);
     let spool = app.spool.report();
+    if app.draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: stopping\n{spool}{policy}"),
+        )
+            .into_response();
+    }
+    if app.settings.ready_requires_policy && !usable {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: no usable policy endpoint (readyRequiresPolicy)\n{spool}{policy}"),
+        )
+            .into_response();
+    }
     (StatusCode::OK, format!("ready\n{spool}{policy}")).into_response()
 }
 

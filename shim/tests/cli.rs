@@ -143,6 +143,7 @@ fn start(args: &[&str]) -> (Guard, String) {
         .arg("--spool-dir")
         .arg(spool.path())
         .env("RUST_LOG", "info")
+        .env("OPENIM_SHIM_SHUTDOWN_DRAINDELAY", "1ms")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

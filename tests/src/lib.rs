@@ -4,15 +4,19 @@
 //!
 //! Each `tests/*.rs` file is one theme; they all use this crate.
 //!
-//! Also here: the conformance kit for policy authors ([`conformance`], binary `conformance`),
+//! Also here: message contents generated to tell JSON readers apart ([`content_cases`]) and Go's
+//! reading of them ([`go_textread`]);
+//! the conformance kit for policy authors ([`conformance`], binary `conformance`),
 //! policies in other languages run as child processes ([`child_policy`]), and the generator of
 //! `docs/reference.md` ([`reference`]).
 
 pub mod child_policy;
 pub mod conformance;
+pub mod content_cases;
 pub mod dns;
 pub mod events;
 pub mod go_decoder;
+pub mod go_textread;
 pub mod killable;
 pub mod openim_http;
 pub mod raw_policy;

@@ -59,6 +59,8 @@ impl ShimProcess {
         cmd.args(["--listen", "127.0.0.1:0"])
             .args(args)
             .env("RUST_LOG", "info")
+            // Tests stop it at once; the drain sequence has a test of its own.
+            .env("OPENIM_SHIM_SHUTDOWN_DRAINDELAY", "1ms")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -108,6 +110,24 @@ impl ShimProcess {
     /// Kills the process with SIGKILL (a crash: nothing is flushed) and waits for it.
     pub async fn kill(mut self) {
         self.child.kill().await.expect("SIGKILL");
+    }
+
+    /// Sends `signal` (e.g. `-TERM`, `-HUP`) without waiting for anything.
+    pub async fn send_signal(&self, signal: &str) {
+        self.signal(signal).await;
+    }
+
+    /// Waits (at most `within`) for the process to exit.
+    pub async fn wait(mut self, within: Duration) -> ExitStatus {
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("openim-shim still running after {within:?}"))
+            .expect("wait")
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     async fn signal(&self, signal: &str) {

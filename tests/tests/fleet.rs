@@ -346,7 +346,6 @@ async fn a_fleet_of_policies_is_balanced_and_routed_around_failures() {
     stop.send_replace(true);
     loader.await.expect("load");
 
-    // In a block: the guard must be gone before the awaits below.
     let (frozen, killed, rolling, rolling_calls, sent_total, after_sent) = {
         let seen = seen.lock().expect("seen");
         (

@@ -130,6 +130,9 @@ pub struct RulesFile {
     /// Links to domains outside an allow-list.
     #[serde(default)]
     pub links: Option<Spanned<LinksSpec>>,
+    /// Messages whose content OpenIM's clients cannot decode (default: refused).
+    #[serde(default)]
+    pub undecodable_content: Option<UndecodableSpec>,
     /// Offline push rules.
     #[serde(default)]
     pub push: Option<PushSpec>,
@@ -384,6 +387,38 @@ pub struct LimitsSpec {
     pub dry_run: bool,
 }
 
+/// What to do with a message of a type with text whose content OpenIM's clients cannot decode:
+/// not JSON as Go reads it, not a JSON object, or a text key holding something else than a
+/// string (`json.Unmarshal` fails; see `crate::content`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UndecodableSpec {
+    /// Refuse (default), or check the raw content as one text.
+    #[serde(default)]
+    pub action: UndecodableAction,
+    /// errCode of the refusal (default 5007).
+    #[serde(default)]
+    pub err_code: Option<ErrCode>,
+    /// errMsg of the refusal.
+    #[serde(default)]
+    pub err_msg: Option<String>,
+    /// Log and count, refuse nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What the undecodable-content rule does.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UndecodableAction {
+    /// Refuse the message.
+    #[default]
+    Refuse,
+    /// Check the raw content with the word lists and the link rule, as one text; a match of a
+    /// masking rule refuses (a text that cannot be decoded cannot be masked).
+    CheckRaw,
+}
+
 /// Links outside an allow-list of domains.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -488,15 +523,15 @@ pub enum AuditContent {
     Full,
 }
 
-/// A non-zero errCode (OpenIM loses a zero one).
+/// A positive errCode (OpenIM loses a code of 0 or below).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrCode(pub i32);
 
 impl<'de> Deserialize<'de> for ErrCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match i32::deserialize(d)? {
-            0 => Err(de::Error::custom(
-                "errCode must be non-zero: OpenIM loses a zero errCode",
+            n if n <= 0 => Err(de::Error::custom(
+                "errCode must be positive: OpenIM loses a code of 0 or below",
             )),
             n => Ok(Self(n)),
         }
@@ -658,9 +693,12 @@ mod tests {
         let e =
             err("wordLists:\n  - name: x\n    action: refuse\n    errCode: 0\n    words: [a]\n");
         assert!(
-            e.contains("line 4") && e.contains("errCode must be non-zero"),
+            e.contains("line 4") && e.contains("errCode must be positive"),
             "{e}"
         );
+        let e =
+            err("wordLists:\n  - name: x\n    action: refuse\n    errCode: -5\n    words: [a]\n");
+        assert!(e.contains("errCode must be positive"), "{e}");
         let e = err("rateLimit:\n  messages: 5\n  per: soon\n");
         assert!(e.contains("line 3") && e.contains("soon"), "{e}");
         let e = err("mutes:\n  users:\n    - {id: u1, until: tomorrow}\n");

@@ -3,10 +3,15 @@
 //!
 //! Folding, character by character:
 //! - compatibility decomposition (the "K" of NFKC): full-width `ＡＢＣ１` is `abc1`, half-width
-//!   `ｶ` is `カ`, `①` is `1`, ligatures come apart. Comparing decomposed forms matches exactly
-//!   the texts whose NFKC forms are equal (NFKC and NFKD have the same equivalence classes), and
-//!   is done per character so every folded byte knows the character it came from;
-//! - lower case (Unicode `to_lowercase`);
+//!   `ｶ` is `カ`, `①` is `1`, ligatures come apart. It is done per character, so that every
+//!   folded byte knows the character it came from, and combining marks are then put in canonical
+//!   order (`e\u{302}\u{323}` is `e\u{323}\u{302}`): comparing these forms matches exactly the
+//!   texts whose NFKC forms are equal (NFKC and NFKD have the same equivalence classes);
+//! - case folded: lower case of the upper case of the lower case, decomposed again, so that every
+//!   case form of a letter folds alike (`ß`, `ẞ` and `SS` are `ss`, `ς` and `Σ` are `σ`);
+//! - invisible characters dropped, always (Unicode's default-ignorable code points: zero-width
+//!   space and joiners, soft hyphen, word joiner, bidirectional controls, variation selectors,
+//!   Hangul fillers, tags): a client shows `s\u{200b}cam` as `scam`;
 //! - optionally, separators dropped: every character that is not a letter, a combining mark or
 //!   a digit (spaces, punctuation, symbols and emoji, zero-width and other format characters), so
 //!   that `b.a.d`, `b a d`, `b\u{200b}ad` and `坏-词` read as `bad` and `坏词`.
@@ -16,7 +21,7 @@
 
 use std::ops::Range;
 
-use unicode_normalization::char::decompose_compatible;
+use unicode_normalization::char::{canonical_combining_class, decompose_compatible};
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 /// A folded text and, for each of its bytes, where the character it came from starts in the
@@ -28,6 +33,8 @@ pub(crate) struct Folded {
     /// Original byte offset of the character each folded byte came from. `u32`: requests are
     /// capped far below 4 GiB (16 MiB), and it halves the map.
     src: Vec<u32>,
+    /// Combining marks waiting to be put in canonical order, with their original offsets.
+    marks: Vec<(u8, char, u32)>,
 }
 
 /// Whether `c` separates words rather than being part of one: not a letter, mark or digit.
@@ -39,6 +46,17 @@ pub(crate) fn is_separator(c: char) -> bool {
         c.general_category_group(),
         GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark | GeneralCategoryGroup::Number
     )
+}
+
+/// Whether `c` is a default-ignorable code point (Unicode `DerivedCoreProperties.txt`,
+/// `Default_Ignorable_Code_Point`): rendered as nothing, so never part of what a reader sees.
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// CJK unified ideographs (the bulk of Chinese text): no decomposition, no case, letters. Skips
@@ -54,26 +72,62 @@ impl Folded {
         self.src.clear();
         self.text.reserve(original.len());
         self.src.reserve(original.len());
+        self.marks.clear();
         for (at, c) in original.char_indices() {
             // Requests are far smaller than 4 GiB; saturate rather than wrap if one is not.
             let at = u32::try_from(at).unwrap_or(u32::MAX);
             if c.is_ascii() {
+                self.flush_marks();
                 if !drop_separators || c.is_ascii_alphanumeric() {
                     self.text.push(c.to_ascii_lowercase());
                     self.src.push(at);
                 }
             } else if is_plain_ideograph(c) {
+                self.flush_marks();
                 self.push(c, at);
             } else {
                 decompose_compatible(c, |d| {
                     for l in d.to_lowercase() {
-                        if !(drop_separators && is_separator(l)) {
-                            self.push(l, at);
+                        for u in l.to_uppercase() {
+                            for f in u.to_lowercase() {
+                                decompose_compatible(f, |x| self.emit(x, at, drop_separators));
+                            }
                         }
                     }
                 });
             }
         }
+        self.flush_marks();
+    }
+
+    /// One folded character of the original character at `at`.
+    fn emit(&mut self, c: char, at: u32, drop_separators: bool) {
+        let class = canonical_combining_class(c);
+        if class == 0 {
+            // A starter ends a run of marks, also when it is dropped (as a blocker would).
+            self.flush_marks();
+        }
+        if is_invisible(c) || (drop_separators && is_separator(c)) {
+            return;
+        }
+        if class == 0 {
+            self.push(c, at);
+        } else {
+            self.marks.push((class, c, at));
+        }
+    }
+
+    /// Writes the pending combining marks in canonical order (stable by combining class).
+    fn flush_marks(&mut self) {
+        if self.marks.is_empty() {
+            return;
+        }
+        self.marks.sort_by_key(|(class, _, _)| *class);
+        for i in 0..self.marks.len() {
+            let (_, c, at) = self.marks[i];
+            self.push(c, at);
+        }
+        self.marks.clear();
     }
 
     fn push(&mut self, c: char, at: u32) {
@@ -82,11 +136,13 @@ impl Folded {
     }
 
     /// The range of `original` (the text last folded) that the folded range `folded` came from:
-    /// whole original characters, from the first one matched to the last.
+    /// whole original characters, from the first one matched to the last (marks put in canonical
+    /// order may come from characters in another order).
     pub(crate) fn original_range(&self, original: &str, folded: Range<usize>) -> Range<usize> {
         debug_assert!(folded.start < folded.end && folded.end <= self.src.len());
-        let start = self.src[folded.start] as usize;
-        let last = self.src[folded.end - 1] as usize;
+        let from = &self.src[folded];
+        let start = from.iter().copied().min().unwrap_or(0) as usize;
+        let last = from.iter().copied().max().unwrap_or(0) as usize;
         let end = last + original[last..].chars().next().map_or(0, char::len_utf8);
         start..end
     }
@@ -96,6 +152,7 @@ impl Folded {
         if self.text.capacity() > keep {
             self.text = String::new();
             self.src = Vec::new();
+            self.marks = Vec::new();
         }
     }
 }
@@ -139,6 +196,53 @@ mod tests {
         assert_eq!(fold("㈱", false), "(株)");
         // Precomposed and combining forms are the same text.
         assert_eq!(fold("caf\u{e9}", false), fold("cafe\u{301}", false));
+    }
+
+    #[test]
+    fn invisible_characters_are_dropped_even_when_separators_are_kept() {
+        for hidden in [
+            "s\u{200b}cam",
+            "s\u{ad}cam",
+            "sc\u{200d}am",
+            "\u{feff}scam\u{2060}",
+            "s\u{e0073}cam",
+            "s\u{fe0f}cam",
+            "s\u{3164}cam",
+        ] {
+            assert_eq!(fold(hidden, false), "scam", "{hidden:?}");
+        }
+        assert_eq!(fold("s cam", false), "s cam", "a visible space stays");
+    }
+
+    #[test]
+    fn every_case_form_of_a_letter_folds_alike() {
+        assert_eq!(fold("STRASSE", false), fold("straße", false));
+        assert_eq!(fold("STRAẞE", false), fold("straße", false));
+        assert_eq!(fold("ΟΔΟΣ", false), fold("οδος", false));
+        assert_eq!(fold("\u{212A}elvin", false), "kelvin");
+        assert_eq!(fold("ǅ", false), fold("Ǆ", false));
+    }
+
+    #[test]
+    fn combining_marks_in_any_order_fold_alike() {
+        // e + dot below + circumflex (Vietnamese ệ), typed with the marks the other way round.
+        assert_eq!(fold("\u{1EC7}", false), fold("e\u{302}\u{323}", false));
+        assert_eq!(
+            fold("e\u{323}\u{302}", false),
+            fold("e\u{302}\u{323}", false)
+        );
+        // Marks of the same class keep their order (they are not equivalent swapped).
+        assert_ne!(
+            fold("a\u{301}\u{300}", false),
+            fold("a\u{300}\u{301}", false)
+        );
+        let original = "xe\u{302}\u{323}y";
+        let mut f = Folded::default();
+        f.fold(original, false);
+        let word = fold("\u{1EC7}", false);
+        let at = f.text.find(&word).unwrap();
+        let r = f.original_range(original, at..at + word.len());
+        assert_eq!(&original[r], "e\u{302}\u{323}");
     }
 
     #[test]

@@ -147,9 +147,13 @@ impl<'a> LinkIter<'a> {
         let (link_start, host_start, has_scheme) = match token.find("://") {
             Some(k) => {
                 // The scheme is the run of scheme characters just before `://`.
+                // After the last character that cannot be in a scheme (which may be `。`: a
+                // multi-byte character, so not `i + 1`).
                 let scheme_from = token[..k]
-                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-                    .map_or(0, |i| i + 1);
+                    .char_indices()
+                    .rev()
+                    .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+                    .map_or(0, |(i, c)| i + c.len_utf8());
                 let scheme = &token[scheme_from..k];
                 if !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
                     return None;
@@ -244,6 +248,22 @@ mod tests {
         v.iter()
             .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
             .collect()
+    }
+
+    /// Found by fuzzing (policy_texts): an ideographic full stop before `://` made the scheme
+    /// search slice inside it, and the panic failed the decision (the shim then applies its
+    /// failure mode, `continue` by default).
+    #[test]
+    fn a_multi_byte_character_before_the_scheme_does_not_panic() {
+        assert_eq!(
+            links("a。b://evil.cn/x", true),
+            pairs(&[("b://evil.cn/x", "evil.cn")])
+        );
+        assert_eq!(links("。://x", true), pairs(&[]));
+        assert_eq!(
+            links("go 。https://evil.cn", true),
+            pairs(&[("https://evil.cn", "evil.cn")])
+        );
     }
 
     #[test]

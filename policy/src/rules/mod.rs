@@ -2,15 +2,19 @@
 //!
 //! A message goes through the rules in this order, and the first enforced refusal wins:
 //! mutes → rate limit (before-send only: it counts each message once) → content types →
-//! content size → text length → word lists and links (per text of the content). In msg-modify,
-//! masking word lists and the link rule (with `action: mask`) then rewrite the content.
+//! content size → content the clients cannot decode → text length → word lists and links (per
+//! text of the content). The texts are read as OpenIM's clients read them (`crate::content`).
+//! In msg-modify, masking word lists and the link rule (with `action: mask`) then rewrite the
+//! content, in a canonical form where the masked texts are the only ones a client can read; a
+//! masked text is checked again like the original, so that masking cannot make a new match.
 //! Notifications (content types 1000-5000) and, for the "who may speak" rules, exempt users
 //! always continue. A rule in dry-run (or the whole engine) logs and counts its matches and
 //! changes nothing.
 //!
 //! - `file`: the rules file format; `template`: push templates.
 //! - `fold`: Unicode folding for matching; `words`: word lists; `links`: link policy;
-//!   `mask`: masking ranges; `text`: where the text is in a message's content.
+//!   `mask`: masking ranges; `text`: where the text is in a message's content, and content
+//!   that cannot be decoded.
 //! - `mutes`, `rate`, `limits`: who may speak and what; `push`, `nicknames`: push rules.
 //! - `rule`: what every rule has (name, refusal, dry-run, counters); `kinds`: code names.
 
@@ -44,6 +48,7 @@ use policy_proto::v1 as pb;
 pub use template::{Template, Var};
 
 use self::{
+    file::UndecodableAction,
     limits::{ContentTypes, Limits},
     links::{LinkAction, Links},
     mask::{MaskRef, MaskSpan, Masker},
@@ -52,11 +57,12 @@ use self::{
     push::PushRules,
     rate::RateLimit,
     rule::{Rule, Stage},
-    text::Texts,
+    text::{Texts, Undecodable},
     words::{Action, FoldBufs, Scope, WordFilter},
 };
 use crate::{
     audit::{AuditLog, MessageFields, Record},
+    content::GoError,
     engine::{AfterSend, Engine, TextField, TextVerdict},
     stats::{self, Outcome, Rpc},
 };
@@ -72,6 +78,7 @@ pub struct RuleEngine {
     rate: Option<RateLimit>,
     types: Option<ContentTypes>,
     limits: Option<Limits>,
+    undecodable: Undecodable,
     push: Option<PushRules>,
     nicknames: Arc<Nicknames>,
     audit: Option<Arc<AuditLog>>,
@@ -137,6 +144,24 @@ struct Subject<'a> {
     sender: &'a str,
     msg_id: &'a str,
 }
+
+/// How one text is scanned.
+#[derive(Clone, Copy)]
+struct ScanOpts<'a> {
+    /// Messages or a text field.
+    scope: Scope,
+    stage: Stage,
+    /// Collect enforced masks (msg-modify and text fields); else masking rules are skipped.
+    masks: bool,
+    who: Subject<'a>,
+    /// A check of a text the engine masked: its matches are not counted as new ones.
+    recheck: bool,
+}
+
+/// Most rounds of masking one text: a masked text is masked again only when masking made a new
+/// match (a `replacement` holding a word, separators masked away between letters), and each
+/// round masks more of it.
+const MASK_ROUNDS: usize = 8;
 
 impl RuleEngine {
     /// Reads and validates a rules file.
@@ -204,6 +229,7 @@ impl RuleEngine {
             rate,
             types,
             limits: rules.limits.as_ref().map(Limits::new),
+            undecodable: Undecodable::new(rules.undecodable_content.as_ref()),
             push: rules.push.as_ref().map(PushRules::new),
             nicknames,
             audit,
@@ -244,6 +270,14 @@ impl RuleEngine {
                 Some(LinkAction::Mask(m)) => m,
                 _ => &STAR,
             },
+        }
+    }
+
+    /// The rule whose mask `by` is.
+    fn mask_rule(&self, by: MaskRef) -> Option<&Rule> {
+        match by {
+            MaskRef::Word(n) => Some(&self.words.list(n).rule),
+            MaskRef::Link => self.links.as_ref().map(|l| &l.rule),
         }
     }
 
@@ -298,18 +332,21 @@ impl RuleEngine {
     }
 
     /// Word lists (and, for messages, the link rule) over one text. Refusals go to `d`;
-    /// enforced masks to `spans` when `masks` (msg-modify and text fields).
-    #[allow(clippy::too_many_arguments)]
+    /// enforced masks to `scratch.spans` when `opts.masks` (msg-modify and text fields).
     fn scan_text<'e>(
         &'e self,
         text: &str,
-        scope: Scope,
-        stage: Stage,
-        masks: bool,
-        who: Subject<'_>,
+        opts: ScanOpts<'_>,
         scratch: &mut Scratch,
         d: &mut Decision<'e>,
     ) -> ControlFlow<()> {
+        let ScanOpts {
+            scope,
+            stage,
+            masks,
+            who,
+            recheck,
+        } = opts;
         let Scratch { bufs, spans } = scratch;
         let links = self.links.as_ref().filter(|_| scope == Scope::MESSAGES);
         let (kept, stripped) = self.words.needs();
@@ -321,10 +358,17 @@ impl RuleEngine {
         }
         let dry_run = self.dry_run;
         let wanted = |a: &Action| masks || !matches!(a, Action::Mask(_));
+        let matched = |rule: &Rule| {
+            if recheck {
+                rule.enforced(dry_run)
+            } else {
+                rule.matched(stage, dry_run)
+            }
+        };
         self.words.scan(text, bufs, scope, wanted, |n, list, range| {
-            let enforced = list.rule.matched(stage, dry_run);
+            let enforced = matched(&list.rule);
             tracing::info!(rule = %list.rule.name, kind = list.rule.kind, stage = stage.label(),
-                enforced, sender = who.sender, msg = who.msg_id, "word matched");
+                enforced, recheck, sender = who.sender, msg = who.msg_id, "word matched");
             tracing::debug!(rule = %list.rule.name, word = &text[range.clone()], "matched text");
             match &list.action {
                 Action::Refuse => d.refuse(&list.rule, enforced),
@@ -348,7 +392,7 @@ impl RuleEngine {
                 let kept = &bufs.kept;
                 l.scan(&kept.text, |folded| {
                     let range = kept.original_range(text, folded);
-                    let enforced = l.rule.matched(stage, dry_run);
+                    let enforced = matched(&l.rule);
                     tracing::info!(rule = %l.rule.name, stage = stage.label(), enforced,
                         sender = who.sender, msg = who.msg_id, link = &text[range.clone()],
                         "link outside the allow-list");
@@ -371,6 +415,88 @@ impl RuleEngine {
         ControlFlow::Continue(())
     }
 
+    /// `text` with the masks in `s.spans` (from scanning it with `opts`) applied, then checked
+    /// again until no rule matches: the masked text is what every client shows, so it must
+    /// pass the checks the original failed. `Break` when the masked text is refused (by a
+    /// refusing rule, or by the masking rule when masking does not settle): the refusal is in
+    /// `d`.
+    fn masked<'e>(
+        &'e self,
+        text: &str,
+        opts: ScanOpts<'_>,
+        s: &mut Scratch,
+        d: &mut Decision<'e>,
+    ) -> ControlFlow<(), String> {
+        let recheck = ScanOpts {
+            recheck: true,
+            ..opts
+        };
+        let mut current = mask::apply(text, &mut s.spans, |r| self.masker(r));
+        for _ in 0..MASK_ROUNDS {
+            s.spans.clear();
+            let mut again = Decision::default();
+            let _ = self.scan_text(&current, recheck, s, &mut again);
+            if let Some(rule) = again.refusal {
+                self.refuse_by(rule, opts.stage, opts.who, "the masked text", d)?;
+            }
+            if s.spans.is_empty() {
+                return ControlFlow::Continue(current);
+            }
+            current = mask::apply(&current, &mut s.spans, |r| self.masker(r));
+        }
+        if let Some(rule) = s.spans.first().and_then(|span| self.mask_rule(span.by)) {
+            self.refuse_by(rule, opts.stage, opts.who, "masking does not settle", d)?;
+        }
+        ControlFlow::Continue(current)
+    }
+
+    /// A message of a type with text whose content the clients cannot decode: refused, or its
+    /// raw content checked as one text (`undecodableContent`).
+    fn undecodable<'e>(
+        &'e self,
+        m: &pb::Message,
+        error: GoError,
+        stage: Stage,
+        who: Subject<'_>,
+        d: &mut Decision<'e>,
+    ) -> ControlFlow<()> {
+        let why = match error {
+            GoError::Syntax { .. } => "content is not JSON",
+            GoError::NotAnObject => "content is not a JSON object",
+            GoError::FieldType { .. } => "a text of the content is not a string",
+        };
+        let u = &self.undecodable;
+        if u.action == UndecodableAction::Refuse {
+            return self.refuse_by(&u.rule, stage, who, why, d);
+        }
+        tracing::debug!(
+            sender = who.sender,
+            msg = who.msg_id,
+            why,
+            "checking raw content"
+        );
+        with_scratch(|s| {
+            s.spans.clear();
+            let opts = ScanOpts {
+                scope: Scope::MESSAGES,
+                stage,
+                masks: stage == Stage::MsgModify,
+                who,
+                recheck: false,
+            };
+            self.scan_text(&m.content, opts, s, d)?;
+            // Content that cannot be decoded cannot be masked: the masking rule refuses.
+            match s.spans.first().and_then(|span| self.mask_rule(span.by)) {
+                Some(rule) => {
+                    tracing::info!(rule = %rule.name, stage = stage.label(), sender = who.sender,
+                        msg = who.msg_id, "masking rule refuses content that cannot be decoded");
+                    d.refuse(rule, true)
+                }
+                None => ControlFlow::Continue(()),
+            }
+        })
+    }
+
     /// The rules over a message at `stage`: the refusal, or for msg-modify the new content.
     fn evaluate<'e>(&'e self, m: &pb::Message, stage: Stage) -> (Decision<'e>, Option<String>) {
         let mut d = Decision::default();
@@ -387,6 +513,11 @@ impl RuleEngine {
             return (d, None);
         }
         let texts = Texts::of(m);
+        if let Some(error) = texts.error()
+            && self.undecodable(m, error, stage, who, &mut d).is_break()
+        {
+            return (d, None);
+        }
         if !exempt
             && let Some(limits) = &self.limits
             && let Some(max) = limits.max_text_chars
@@ -397,19 +528,26 @@ impl RuleEngine {
         {
             return (d, None);
         }
-        let masks = stage == Stage::MsgModify;
+        let opts = ScanOpts {
+            scope: Scope::MESSAGES,
+            stage,
+            masks: stage == Stage::MsgModify,
+            who,
+            recheck: false,
+        };
         let mut masked: [Option<(&str, String)>; 3] = Default::default();
         let refused = with_scratch(|s| {
             for (slot, (key, text)) in masked.iter_mut().zip(texts.iter()) {
                 s.spans.clear();
-                if self
-                    .scan_text(text, Scope::MESSAGES, stage, masks, who, s, &mut d)
-                    .is_break()
-                {
+                if self.scan_text(text, opts, s, &mut d).is_break() {
                     return true;
                 }
-                if !s.spans.is_empty() {
-                    *slot = Some((key, mask::apply(text, &mut s.spans, |r| self.masker(r))));
+                if s.spans.is_empty() {
+                    continue;
+                }
+                match self.masked(text, opts, s, &mut d) {
+                    ControlFlow::Continue(new) => *slot = Some((key, new)),
+                    ControlFlow::Break(()) => return true,
                 }
             }
             false
@@ -451,6 +589,12 @@ impl RuleEngine {
             AuditContent::Full => Some(Cow::Borrowed(m.content.as_str())),
             AuditContent::Masked => Some(
                 text::rewrite(m, |_, t| self.mask_everything(t))
+                    .or_else(|| {
+                        // Content the clients cannot decode: masked as raw text.
+                        Texts::of(m)
+                            .error()
+                            .and_then(|_| self.mask_everything(&m.content))
+                    })
                     .map_or(Cow::Borrowed(m.content.as_str()), Cow::Owned),
             ),
         };
@@ -661,9 +805,16 @@ impl Engine for RuleEngine {
             msg_id: field.name(),
         };
         let mut d = Decision::default();
+        let opts = ScanOpts {
+            scope: Scope::field(field),
+            stage: Stage::Text,
+            masks: true,
+            who,
+            recheck: false,
+        };
         let verdict = with_scratch(|s| {
             s.spans.clear();
-            let _ = self.scan_text(text, Scope::field(field), Stage::Text, true, who, s, &mut d);
+            let _ = self.scan_text(text, opts, s, &mut d);
             if let Some(rule) = d.refusal {
                 return TextVerdict::Refuse(rule.refusal());
             }
@@ -678,7 +829,12 @@ impl Engine for RuleEngine {
                 };
                 return TextVerdict::Refuse(rule.refusal());
             }
-            TextVerdict::Replace(mask::apply(text, &mut s.spans, |r| self.masker(r)))
+            match self.masked(text, opts, s, &mut d) {
+                ControlFlow::Continue(new) => TextVerdict::Replace(new),
+                ControlFlow::Break(()) => {
+                    TextVerdict::Refuse(d.refusal.map(Rule::refusal).unwrap_or_default())
+                }
+            }
         });
         let outcome = match verdict {
             TextVerdict::Pass => Outcome::Continue,

@@ -99,10 +99,16 @@ impl Rule {
         }
     }
 
+    /// Whether a match is enforced (`false`: dry-run, by this rule or by the whole engine),
+    /// without counting it.
+    pub(crate) fn enforced(&self, engine_dry_run: bool) -> bool {
+        !(self.dry_run || engine_dry_run)
+    }
+
     /// Counts a match at `stage` and says whether it is enforced (`false`: dry-run, by this
     /// rule or by the whole engine). The caller logs it with the details it has.
     pub(crate) fn matched(&self, stage: Stage, engine_dry_run: bool) -> bool {
-        let enforced = !(self.dry_run || engine_dry_run);
+        let enforced = self.enforced(engine_dry_run);
         self.counters[stage as usize][usize::from(!enforced)].increment(1);
         enforced
     }

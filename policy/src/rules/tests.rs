@@ -460,3 +460,144 @@ fn reloading_keeps_rate_limit_buckets_and_nicknames() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn raw(content_type: pb::ContentType, content: &str) -> pb::Message {
+    pb::Message {
+        content: content.into(),
+        ..message(content_type, json!({}))
+    }
+}
+
+/// Issue 17: texts are read as OpenIM's (Go) clients read them, so another letter case of the
+/// key, a duplicate key and a lone surrogate escape hide nothing.
+#[test]
+fn texts_are_read_as_the_clients_read_them() {
+    let e = engine(WORDS);
+    for content in [
+        r#"{"Content":"idiot"}"#,
+        r#"{"CONTENT":"idiot"}"#,
+        r#"{"content":"ok","content":"idiot"}"#,
+        r#"{"content":"ok","Content":"idiot","content":null}"#,
+        r#"{"content":"idiot \ud800"}"#,
+        r#"{"content":"\u0069diot"}"#,
+        r#"{"content":"i\u200bdiot"}"#,
+    ] {
+        let m = raw(pb::ContentType::Text, content);
+        assert_eq!(refusal_code(&e, &m), Some(5100), "{content}");
+    }
+    // The key the client does not read is not checked; the one it reads is.
+    let m = raw(
+        pb::ContentType::Text,
+        r#"{"content":"idiot","content":"fine"}"#,
+    );
+    assert_eq!(refusal_code(&e, &m), None);
+    // Custom messages that do not trigger a conversation or go online only are custom too.
+    for t in [
+        pb::ContentType::CustomNotTriggerConversation,
+        pb::ContentType::CustomOnlineOnly,
+    ] {
+        let m = raw(t, r#"{"Description":"idiot"}"#);
+        assert_eq!(refusal_code(&e, &m), Some(5100), "{t:?}");
+    }
+}
+
+/// msg-modify writes the masked text back under the SDK's key, once: no other spelling of the
+/// key is left for a client to read.
+#[test]
+fn masking_writes_one_canonical_key_and_is_idempotent() {
+    let e = engine(WORDS);
+    let m = raw(
+        pb::ContentType::Text,
+        r#"{"Content":"spam","x":"\ud800","content":"ok spam","CONTENT":null}"#,
+    );
+    let r = e.modify_message(&Default::default(), &m);
+    assert!(r.refuse.is_none());
+    let content = r.content.unwrap();
+    assert_eq!(content, "{\"content\":\"ok ****\",\"x\":\"\u{FFFD}\"}");
+    // The masked content needs no more masking.
+    let again = e.modify_message(&Default::default(), &raw(pb::ContentType::Text, &content));
+    assert!(
+        again.refuse.is_none() && again.content.is_none(),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn content_the_clients_cannot_decode_is_refused_by_default() {
+    let e = engine(WORDS);
+    for content in [
+        "not json",
+        "",
+        r#"{"content":"hi"} trailing"#,
+        r#""just a string""#,
+        r#"["content"]"#,
+        r#"{"content":5}"#,
+        r#"{"content":"hi","CONTENT":{"a":1}}"#,
+    ] {
+        let m = raw(pb::ContentType::Text, content);
+        assert_eq!(refusal_code(&e, &m), Some(5007), "{content:?}");
+        let r = e.modify_message(&Default::default(), &m);
+        assert_eq!(r.refuse.map(|r| r.err_code), Some(5007), "{content:?}");
+    }
+    // `null` is nothing to show; types without text are not read.
+    assert_eq!(refusal_code(&e, &raw(pb::ContentType::Text, "null")), None);
+    assert_eq!(
+        refusal_code(&e, &raw(pb::ContentType::Picture, "not json")),
+        None
+    );
+}
+
+#[test]
+fn content_the_clients_cannot_decode_can_be_checked_as_raw_text() {
+    let e = engine(&format!(
+        "{WORDS}undecodableContent: {{action: checkRaw}}\n"
+    ));
+    let m = raw(pb::ContentType::Text, "hello there");
+    assert_eq!(refusal_code(&e, &m), None);
+    assert_eq!(modified(&e, &m), None);
+    let m = raw(pb::ContentType::Text, "you idiot");
+    assert_eq!(refusal_code(&e, &m), Some(5100));
+    // A masking match cannot be masked in content that cannot be decoded: refused by its list.
+    let m = raw(pb::ContentType::Text, r#"{"content":"spam"}x"#);
+    let r = e.modify_message(&Default::default(), &m);
+    assert_eq!(
+        r.refuse.map(|r| r.err_dlt),
+        Some("matched rule: spam".into())
+    );
+    // A custom code, and dry-run.
+    let e = engine("undecodableContent: {errCode: 6100, errMsg: unreadable}\n");
+    assert_eq!(
+        refusal_code(&e, &raw(pb::ContentType::Text, "x")),
+        Some(6100)
+    );
+    let e = engine("undecodableContent: {dryRun: true}\n");
+    assert_eq!(refusal_code(&e, &raw(pb::ContentType::Text, "x")), None);
+}
+
+/// A masked text is what every client shows: when masking makes a new match, it is masked
+/// again or refused, never let through.
+#[test]
+fn a_masked_text_is_checked_again() {
+    // The replacement holds a refused word.
+    let e = engine(
+        "wordLists:\n  - {name: m, action: mask, replacement: '[idiot]', words: [darn]}\n  - {name: r, action: refuse, errCode: 6200, words: [idiot]}\n",
+    );
+    let r = e.modify_message(&Default::default(), &text("darn"));
+    assert_eq!(r.refuse.map(|r| r.err_code), Some(6200));
+    assert!(matches!(
+        e.check_text(&Default::default(), TextField::Nickname, "darn"),
+        TextVerdict::Refuse(r) if r.err_code == 6200
+    ));
+    // Masking `b` away brings `a` and `c` together for a list that ignores separators.
+    let e = engine(
+        "wordLists:\n  - {name: b, action: mask, words: [b]}\n  - {name: ac, action: mask, ignoreSeparators: true, words: [ac]}\n",
+    );
+    let out = modified(&e, &text("abc")).unwrap();
+    assert_eq!(out["content"], "***");
+    // A replacement that keeps matching itself is refused by its list.
+    let e = engine(
+        "wordLists:\n  - {name: loop, action: mask, replacement: 'xbadx', errCode: 6300, words: [bad]}\n",
+    );
+    let r = e.modify_message(&Default::default(), &text("bad"));
+    assert_eq!(r.refuse.map(|r| r.err_code), Some(6300));
+}

@@ -292,10 +292,11 @@ impl Encoder {
         }
     }
 
-    /// The refusal reply. A zero `err_code` is replaced by the default (OpenIM loses a zero
-    /// code and the client would see a generic error).
+    /// The refusal reply. An `err_code` outside OpenIM's positive int32 range (zero or
+    /// negative) is replaced by the default and reported as a rejected change: OpenIM's RPC
+    /// layer loses a code <= 0 and the client would see a generic error instead of the refusal's.
     pub fn refusal(&mut self, refusal: &pb::Refusal) -> Verdict {
-        let code = if refusal.err_code == 0 {
+        let code = if refusal.err_code <= 0 {
             self.rejected.push("refuse.err_code");
             self.default_err_code
         } else {
@@ -345,6 +346,32 @@ mod tests {
         assert_eq!(json["errCode"], 5000);
         assert_eq!(json["nextCode"], 1);
         assert_eq!(enc.rejected(), ["refuse.err_code"]);
+    }
+
+    #[test]
+    fn a_negative_refusal_code_gets_the_default_code_and_is_reported() {
+        for bad in [-1, -5001, i32::MIN] {
+            let mut enc = Encoder::new(5000);
+            let v = enc.refusal(&pb::Refusal {
+                err_code: bad,
+                err_msg: "no".into(),
+                err_dlt: String::new(),
+            });
+            let json: serde_json::Value = serde_json::from_slice(&v.body).unwrap();
+            assert_eq!(
+                (json["errCode"].as_i64(), json["nextCode"].as_i64()),
+                (Some(5000), Some(1))
+            );
+            assert_eq!(enc.rejected(), ["refuse.err_code"], "{bad}");
+        }
+        let mut enc = Encoder::new(5000);
+        let v = enc.refusal(&pb::Refusal {
+            err_code: i32::MAX,
+            ..Default::default()
+        });
+        let json: serde_json::Value = serde_json::from_slice(&v.body).unwrap();
+        assert_eq!(json["errCode"].as_i64(), Some(i64::from(i32::MAX)));
+        assert!(enc.rejected().is_empty());
     }
 
     #[test]

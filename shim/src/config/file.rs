@@ -47,8 +47,12 @@ pub(crate) struct Config {
     /// Where the policy is, and how its endpoints are reached.
     pub(crate) policy: Policy,
     pub(crate) max_body: Option<ByteSize>,
+    #[serde(deserialize_with = "positive_code")]
     pub(crate) refuse_code: Option<NonZeroI32>,
     pub(crate) log_format: Option<LogFormat>,
+    pub(crate) ready_requires_policy: Option<bool>,
+    /// How the shim stops.
+    pub(crate) shutdown: Shutdown,
     /// Every callback.
     pub(crate) default: Section,
     /// Every before-callback.
@@ -69,6 +73,7 @@ pub(crate) struct Section {
     #[serde(deserialize_with = "before_timeout")]
     pub(crate) timeout: Option<Duration>,
     pub(crate) on_error: Option<OnErrorMode>,
+    #[serde(deserialize_with = "positive_code")]
     pub(crate) err_code: Option<NonZeroI32>,
     pub(crate) err_msg: Option<String>,
     pub(crate) unimplemented_ttl: Option<Duration>,
@@ -142,6 +147,14 @@ impl<'de> Deserialize<'de> for Targets {
         }
         Ok(Self(list))
     }
+}
+
+/// The `shutdown` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Shutdown {
+    pub(crate) drain_delay: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// The `spool` section.
@@ -223,6 +236,17 @@ fn before_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D
             "{t} is above OpenIM's 15 s cap: OpenIM would give up first"
         ))),
         t => Ok(t),
+    }
+}
+
+/// An errCode OpenIM passes on: a positive int32 (0 is lost, and OpenIM's RPC layer rewrites
+/// negative codes).
+fn positive_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NonZeroI32>, D::Error> {
+    match Option::<NonZeroI32>::deserialize(d)? {
+        Some(c) if c.get() < 0 => Err(de::Error::custom(format!(
+            "{c} is negative: an errCode must be positive"
+        ))),
+        c => Ok(c),
     }
 }
 

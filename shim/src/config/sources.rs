@@ -55,7 +55,7 @@ most specific section that sets a field wins: its own, then before/after, then d
 examples/shim.yaml.";
 
 /// Command line of `openim-shim`.
-#[derive(Debug, clap::Parser)]
+#[derive(Debug, Clone, clap::Parser)]
 #[command(
     name = "openim-shim",
     version,

@@ -185,6 +185,8 @@ const REFUSED: &[(&str, &str, &str, &str, &str)] = &[
     ("OPENIM_SHIM_BEFORESENDGROUPMSG_TIMEOUT", "20s", "beforeSendGroupMsg.timeout", "20s is above OpenIM's 15 s cap: OpenIM would give up first", "(environment variable OPENIM_SHIM_BEFORESENDGROUPMSG_TIMEOUT)"),
     ("--timeout", "16s", "before.timeout", "16s is above OpenIM's 15 s cap", "(flag --timeout)"),
     ("--on-error-code", "0", "default.errCode", "invalid value: integer `0`, expected a nonzero i32", "(flag --on-error-code)"),
+    ("file", "refuseCode: -5", "refuseCode", "-5 is negative: an errCode must be positive", "shim.yaml, line 1)"),
+    ("file", "default: {errCode: -5001}", "default.errCode", "must be positive", "shim.yaml, line 1)"),
     ("--on-error", "sometimes", "default.onError", "unknown variant `sometimes`, expected one of continue, refuse", "(flag --on-error)"),
     ("OPENIM_SHIM_SPOOL_ENABLED", "maybe", "spool.enabled", "invalid boolean", "(environment variable OPENIM_SHIM_SPOOL_ENABLED)"),
     // Variables of earlier versions, refused: an ignored setting is worse than no start.

@@ -175,6 +175,8 @@ pub(crate) struct Endpoint {
     stale: Notify,
     /// Set when the endpoint leaves its pool: its task ends.
     retired: watch::Sender<bool>,
+    /// Wakes the task from its backoff for an attempt now (see [`Endpoint::kick`]).
+    kick: Notify,
     metrics: EndpointMetrics,
 }
 
@@ -202,6 +204,7 @@ impl Endpoint {
             clock,
             stale: Notify::new(),
             retired: watch::Sender::new(false),
+            kick: Notify::new(),
             metrics,
         }
     }
@@ -394,6 +397,8 @@ impl Endpoint {
                 }
                 Err(e) => {
                     self.state.store(ConnState::Failed as u8, Ordering::Relaxed);
+                    // Calls waiting for this attempt (see `kick`) answer at once.
+                    changed.notify_waiters();
                     lost.notify_one();
                     if !logged_failure {
                         tracing::warn!(endpoint = %self.address, error = %e,
@@ -405,10 +410,31 @@ impl Endpoint {
             let jittered = wait.mul_f64(0.5 + fastrand::f64() / 2.0);
             tokio::select! {
                 () = tokio::time::sleep(jittered) => {}
+                () = self.kick.notified() => {}
                 _ = stop.changed() => {}
             }
             wait = (wait * 2).min(self.settings.reconnect_max);
         }
+    }
+
+    /// A call found no endpoint to use: if this one failed to connect, try again now instead
+    /// of at the end of the backoff (as a lazily connecting client does), so that a policy that
+    /// came back gets the call; returns whether an attempt was started (the call may wait for
+    /// it). Calls share the attempt in progress: there is never more than one at a time.
+    pub(crate) fn kick(&self) -> bool {
+        let started = self
+            .state
+            .compare_exchange(
+                ConnState::Failed as u8,
+                ConnState::Connecting as u8,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+        if started {
+            self.kick.notify_one();
+        }
+        started
     }
 
     /// One connection attempt: the socket, then the HTTP/2 handshake.

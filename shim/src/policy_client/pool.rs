@@ -197,6 +197,8 @@ impl Pool {
         let deadline = started + call.timeout;
         let mut avoid: Option<Arc<Endpoint>> = None;
         let mut retried = false;
+        // A call starts at most one round of connection attempts.
+        let mut kicked = false;
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
@@ -212,9 +214,25 @@ impl Pool {
                     }
                 }
                 Pick::None => {
-                    return Err(CallError::Status(Status::unavailable(
-                        "no policy endpoint is reachable",
-                    )));
+                    // Try the failed ones again now, and wait for the attempt if one started.
+                    let started = !kicked && {
+                        kicked = true;
+                        self.endpoints
+                            .load()
+                            .iter()
+                            .fold(false, |k, e| e.kick() | k)
+                    };
+                    if !started {
+                        return Err(CallError::Status(Status::unavailable(
+                            "no policy endpoint is reachable",
+                        )));
+                    }
+                    tokio::select! {
+                        () = changed => continue,
+                        () = tokio::time::sleep_until(deadline) => {
+                            return Err(CallError::Timeout(call.timeout));
+                        }
+                    }
                 }
             };
             if endpoint.unimplemented(call.path) {

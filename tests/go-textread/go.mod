@@ -1,0 +1,3 @@
+module openim-policy/tests/go-textread
+
+go 1.21
