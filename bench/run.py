@@ -441,13 +441,38 @@ def systems(bins, peers, rules):
     return out
 
 
-def loadgen(bins, target, grpc, mix, args, extra):
+def seconds(text):
+    """A duration of the harness's flags ("10s", "300ms") in seconds."""
+    return float(text[:-2]) / 1000 if text.endswith("ms") else float(text.rstrip("s"))
+
+
+def loadgen(bins, target, grpc, mix, args, extra, servers):
+    """Runs the load generator; returns its report, with the servers' CPU time per request.
+
+    CPU per request does not depend on the load generator's speed: the servers' CPU time
+    (user + system, every process of the system together, from /proc) in the measured window
+    (after the warm-up, sampled while the load runs), divided by the requests answered in it.
+    """
     cmd = pin(1) + [os.path.join(bins, "loadgen"), "--target", target, "--mix", mix,
                     "--duration", args.duration, "--warmup", args.warmup] + extra
     if grpc:
         cmd.append("--grpc")
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The window starts a little after the warm-up and ends a little before the run, so that it
+    # sits in the steady state whatever the load generator's start-up time.
+    warmup, duration = seconds(args.warmup), seconds(args.duration)
+    margin = min(0.25, duration / 10)
+    time.sleep(warmup + margin)
+    cpu0, t0 = sum(s.cpu_seconds() for s in servers), time.monotonic()
+    time.sleep(max(duration - 2 * margin, 0.05))
+    cpu1, t1 = sum(s.cpu_seconds() for s in servers), time.monotonic()
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, out, err)
+    report = json.loads(out)
+    answered = report["throughput_rps"] * (t1 - t0)
+    report["cpu_us_per_request"] = round(1e6 * (cpu1 - cpu0) / answered, 1) if answered else None
+    return report
 
 
 def ack_buckets(target):
@@ -479,7 +504,7 @@ def measure(bins, key, label, start, mix, args):
             shim = servers[0].name == "openim-shim"
             acks0 = ack_buckets(target) if shim and name == f"rate{args.rates[0]}" else None
             t0 = time.time()
-            report = loadgen(bins, target, grpc, mix, args, extra)
+            report = loadgen(bins, target, grpc, mix, args, extra, servers)
             acks1 = ack_buckets(target) if acks0 else None
             if acks0 and acks1:
                 # Server-side: from the request's arrival to the reply, as the shim measures it.
@@ -491,6 +516,7 @@ def measure(bins, key, label, start, mix, args):
                                      for s, c in zip(servers, cpu0)}
             result["runs"][name] = report
             log(f"  {name}: {report['throughput_rps']:.0f} req/s, p99 {report['latency_us']['p99']} us,"
+                f" CPU {report['cpu_us_per_request']} us/request,"
                 f" errors {report['errors']}, invalid {report['invalid']}")
         result["peak_rss_mb"] = {s.name: round(s.peak_rss_mb(), 1) for s in servers}
     finally:
@@ -521,16 +547,19 @@ def machine():
 def table(results, args):
     base = next((r for r in results if r["key"] == "a"), None)
     base_rps = base["runs"]["max"]["throughput_rps"] if base else None
+    base_cpu = base["runs"]["max"].get("cpu_us_per_request") if base else None
     r1, r2 = (f"rate{args.rates[0]}", f"rate{args.rates[-1]}")
     lines = [
-        f"| system | max req/s (c={args.concurrency}) | × (a) | p50 / p90 / p99 / p99.9 µs @ {args.rates[0]}/s "
+        f"| system | max req/s (c={args.concurrency}) | × (a) | server CPU µs/request (max) | × (a) | p50 / p90 / p99 / p99.9 µs @ {args.rates[0]}/s "
         f"| p99 µs @ {args.rates[-1]}/s | after-ack p99 µs @ {args.rates[0]}/s (client) "
         f"| shim's after-acks ≤ 100 / 250 µs (server) | CPU % @ {args.rates[-1]}/s | peak RSS MB | errors (all runs) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         mx, lo, hi = r["runs"]["max"], r["runs"][r1], r["runs"][r2]
         ratio = f"{mx['throughput_rps'] / base_rps:.2f}" if base_rps else "-"
+        cpu_req = mx.get("cpu_us_per_request")
+        cpu_ratio = f"{cpu_req / base_cpu:.1f}" if cpu_req and base_cpu else "-"
         l = lo["latency_us"]
         after = lo["by_command"].get(AFTER, {}).get("p99", "-")
         cpu = " + ".join(f"{v:.0f}" for v in hi["cpu_percent"].values())
@@ -539,6 +568,7 @@ def table(results, args):
         acks = lo.get("shim_after_ack")
         server = f"{100 * acks['0.0001']:.1f}% / {100 * acks['0.00025']:.1f}%" if acks else "-"
         lines.append(f"| ({r['key']}) {r['label']} | {mx['throughput_rps']:.0f} | {ratio} | "
+                     f"{cpu_req if cpu_req is not None else '-'} | {cpu_ratio} | "
                      f"{l['p50']} / {l['p90']} / {l['p99']} / {l['p999']} | {hi['latency_us']['p99']} | {after} | "
                      f"{server} | {cpu} | {rss} | {errors} |")
     return "\n".join(lines)
@@ -600,7 +630,9 @@ def main():
     header = (f"Measured {stamp} on {machine()}.\n"
               f"Servers pinned to CPU 0, load generator to CPU 1 ({'taskset' if pin(0) else 'no pinning available'}).\n"
               f"Mix: {', '.join(MIX_COMMANDS)} in equal parts; {args.duration} measured after {args.warmup} warm-up per run.\n"
-              f"Latency is open-loop (from each request's scheduled time). CPU is % of one core, per process.\n")
+              f"Latency is open-loop (from each request's scheduled time). CPU is % of one core, per process;\n"
+              f"server CPU per request is the user + system CPU time of all the system's server processes in the\n"
+              f"measured window of the max run, divided by the requests answered in it (independent of the load generator's speed).\n")
     md = header + "\n" + table(results, args) + "\n"
     out_dir = os.path.join(WORK, "smoke-results") if args.smoke else os.path.join(BENCH, "results")
     os.makedirs(out_dir, exist_ok=True)

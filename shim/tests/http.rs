@@ -234,12 +234,15 @@ async fn unknown_commands_and_other_methods_get_a_continue_and_never_reach_the_p
 async fn every_failure_cause_gets_the_callback_s_failure_mode() {
     let (_, slow) = Policy::spawn([(SINGLE, Answer::Hang(Duration::from_secs(30)))]).await;
     let (_, failing) = Policy::spawn([(SINGLE, Answer::Status(tonic::Code::Internal))]).await;
+    // CANCELLED from the policy is its error, not a timeout (unless it is tonic's own deadline).
+    let (_, cancelled) = Policy::spawn([(SINGLE, Answer::Status(tonic::Code::Cancelled))]).await;
     let down = format!("http://{}", closed_port().await);
     let path = "/callbackBeforeSendSingleMsgCommand";
     let big = vec![b' '; 65 << 10];
-    let cases: [(&str, &str, Vec<u8>); 5] = [
+    let cases: [(&str, &str, Vec<u8>); 6] = [
         ("timeout", &slow, single_chat_body()),
         ("error", &failing, single_chat_body()),
+        ("error", &cancelled, single_chat_body()),
         ("unavailable", &down, single_chat_body()),
         ("malformed", &failing, b"<html>not json</html>".to_vec()),
         ("body", &failing, big),

@@ -297,8 +297,14 @@ impl Pool {
                         }
                         return Err(CallError::Unimplemented);
                     }
-                    // The deadline ran out on the policy's side first.
-                    Code::Cancelled | Code::DeadlineExceeded => {
+                    // The deadline ran out on the policy's side first (tonic servers answer
+                    // their own `grpc-timeout` with CANCELLED "Timeout expired"). Any other
+                    // CANCELLED is the policy's own error, not a timeout (below).
+                    Code::DeadlineExceeded => {
+                        endpoint.ended(Ended::TimedOut, took);
+                        return Err(CallError::Timeout(call.timeout));
+                    }
+                    Code::Cancelled if s.message() == TONIC_TIMEOUT => {
                         endpoint.ended(Ended::TimedOut, took);
                         return Err(CallError::Timeout(call.timeout));
                     }
@@ -333,6 +339,10 @@ impl Pool {
         }
     }
 }
+
+/// The message of the CANCELLED status a tonic server answers when the call's `grpc-timeout`
+/// expires (tonic's `TimeoutExpired`).
+const TONIC_TIMEOUT: &str = "Timeout expired";
 
 /// How an attempt failed.
 enum Failure {
