@@ -17,7 +17,7 @@ use prost::Message as _;
 
 /// An in-memory spool and its next sequence number.
 static SPOOL: LazyLock<Mutex<(Store, u64)>> =
-    LazyLock::new(|| Mutex::new((Store::in_memory().expect("in-memory spool"), 1)));
+    LazyLock::new(|| Mutex::new((Store::in_memory(1 << 30).expect("in-memory spool"), 1)));
 
 fuzz_target!(|data: &[u8]| {
     let stored = {
