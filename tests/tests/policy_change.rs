@@ -586,7 +586,10 @@ async fn a_shadow_that_hangs_or_is_down_changes_nothing_in_the_replies() {
             m.sum("openim_shim_shadow_total", &[("agreement", "error")]),
             m.sum("openim_shim_shadow_dropped_total", &[]),
         );
-        println!("  {name}: {errors:.0} errors, {dropped:.0} copies dropped");
+        println!(
+            "  {name}: {} errors, {} copies dropped",
+            errors as u64, dropped as u64
+        );
         assert_eq!(
             m.sum("openim_shim_shadow_total", &[("agreement", "same")]),
             0.0
