@@ -109,7 +109,7 @@ pub struct Settings {
 }
 
 /// Recording callbacks to JSON lines files (`crate::capture`), for `openim-shim replay`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct CaptureSettings {
     /// Record at all (off by default).
     pub enabled: bool,
@@ -128,6 +128,22 @@ pub struct CaptureSettings {
     /// When set, user and group IDs in bodies are replaced by their keyed hash (HMAC-SHA-256
     /// with this key).
     pub hash_key: Option<String>,
+}
+
+impl fmt::Debug for CaptureSettings {
+    /// Without the hash key: it is a secret, and settings end up in logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaptureSettings")
+            .field("enabled", &self.enabled)
+            .field("dir", &self.dir)
+            .field("max_file_bytes", &self.max_file_bytes)
+            .field("max_total_bytes", &self.max_total_bytes)
+            .field("sample", &self.sample)
+            .field("commands", &self.commands)
+            .field("queue", &self.queue)
+            .field("hash_key", &self.hash_key.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 impl Default for CaptureSettings {

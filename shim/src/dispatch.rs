@@ -253,7 +253,14 @@ async fn run_before<C: Before>(app: &App, call: &mut Call) -> Verdict {
             verdict
         }
         // Logged by the client, once per endpoint and period.
-        Err((CallError::Unimplemented, keep)) => C::proceed(&keep).because(Outcome::Unimplemented),
+        Err((CallError::Unimplemented, keep)) => {
+            let verdict = C::proceed(&keep).because(Outcome::Unimplemented);
+            // "Does not care" is a decision too: a new policy may care.
+            if let Some(shadow) = &app.shadow {
+                shadow.offer(call, &verdict);
+            }
+            verdict
+        }
         Err((e, keep)) => rescue(app, call, Cause::of(&e), &e, C::proceed(&keep)),
     }
 }

@@ -159,7 +159,8 @@ impl Shadow {
             "shadow policy disagrees"
         );
         if let Some(capture) = &self.capture {
-            capture.push(Record {
+            // Dropped when the capture's queue is full: counted there.
+            let _ = capture.push(Record {
                 time: SystemTime::now(),
                 command: copy.wire_name,
                 kind: copy.command.kind,

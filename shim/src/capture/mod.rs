@@ -114,11 +114,26 @@ impl Capture {
         });
     }
 
-    /// Keeps `record` (a shadow disagreement, already sampled). Never waits.
-    pub(crate) fn push(&self, record: Record) {
-        if self.0.tx.try_send(Msg::Record(Box::new(record))).is_err() {
+    #[cfg(test)]
+    fn with_queue(queue: usize) -> (Self, mpsc::Receiver<Msg>) {
+        let (tx, rx) = mpsc::channel(queue);
+        let inner = Inner {
+            tx,
+            sample: 1.0,
+            commands: None,
+            dropped: Counter::noop(),
+        };
+        (Self(Arc::new(inner)), rx)
+    }
+
+    /// Keeps `record` (a shadow disagreement, already sampled). Never waits: when the queue is
+    /// full the record is dropped and counted. Returns whether it was queued.
+    pub(crate) fn push(&self, record: Record) -> bool {
+        let queued = self.0.tx.try_send(Msg::Record(Box::new(record))).is_ok();
+        if !queued {
             self.0.dropped.increment(1);
         }
+        queued
     }
 
     /// Waits (at most `within`) until what was queued is written out: at shutdown.
@@ -175,6 +190,27 @@ fn write(mut rx: mpsc::Receiver<Msg>, mut files: CaptureFiles, ids: Option<&Pseu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer that cannot keep up (here: one that does not read at all) costs records, never
+    /// a wait.
+    #[test]
+    fn a_full_queue_drops_records_at_once() {
+        let (capture, _rx) = Capture::with_queue(2);
+        let record = Record {
+            time: SystemTime::now(),
+            command: "callbackBeforeSendSingleMsgCommand",
+            kind: crate::commands::Kind::Before,
+            operation_id: String::new(),
+            body: bytes::Bytes::from_static(b"{}"),
+            reply: bytes::Bytes::from_static(crate::openim::CONTINUE),
+            outcome: crate::outcome::Outcome::Continue,
+            cause: None,
+            policy_latency: None,
+            shadow: None,
+        };
+        let queued: Vec<_> = (0..5).map(|_| capture.push(record.clone())).collect();
+        assert_eq!(queued, [true, true, false, false, false]);
+    }
 
     #[test]
     fn sampling_keeps_the_configured_share() {

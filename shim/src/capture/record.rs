@@ -4,7 +4,8 @@
 //! A line is `{"v":1,"time":…,"event":"callback","command":…,"kind":"before",
 //! "operationID":…,"body":{…},"reply":{…},"outcome":…,"cause":…,"policyLatencyUs":…}`. The
 //! body is OpenIM's JSON as it was sent (byte for byte, so a replay decodes exactly what the
-//! shim decoded), unless IDs are hashed; a body that is not JSON is kept as a string in
+//! shim decoded), unless IDs are hashed (then in the body and the replies); a body that is not
+//! JSON is kept as a string in
 //! `bodyText`. A shadow disagreement is an `"event":"shadow"` line that also has `shadow`: the
 //! shadow policy's reply, outcome, agreement and latency.
 
@@ -116,7 +117,9 @@ impl Record {
             Some(body) => (Some(body), None),
             None => (None, Some(String::from_utf8_lossy(&self.body).into_owned())),
         };
-        let reply = json(&self.reply, None).unwrap_or_else(null);
+        // Replies may echo the request's IDs (SetGroupInfo's does): hashed alike, so that a
+        // replay of the hashed body is compared with a reply that has the same pseudonyms.
+        let reply = json(&self.reply, ids).unwrap_or_else(null);
         let line = Line {
             v: VERSION,
             time: humantime::format_rfc3339_millis(self.time).to_string(),
@@ -141,7 +144,7 @@ impl Record {
             policy_latency_us: self.policy_latency.map(micros),
             ids_hashed: ids.is_some(),
             shadow: self.shadow.as_ref().map(|s| ShadowLine {
-                reply: json(&s.reply, None),
+                reply: json(&s.reply, ids),
                 outcome: s.outcome.clone(),
                 agreement: s.agreement.as_str().to_owned(),
                 latency_us: micros(s.latency),

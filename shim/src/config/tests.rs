@@ -264,6 +264,10 @@ fn capture_and_shadow_settings_are_read_and_checked() {
     assert_eq!(c.sample, 0.25);
     assert_eq!(c.commands, ["beforeSendSingleMsg", "afterSendSingleMsg"]);
     assert_eq!(c.hash_key.as_deref(), Some("0123456789abcdef"));
+    assert!(
+        !format!("{c:?}").contains("0123456789abcdef"),
+        "the key in {c:?}"
+    );
     let sh = &s.shadow;
     assert_eq!(sh.targets, ["http://next:50051"]);
     assert_eq!(
