@@ -114,7 +114,7 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<Finished> {
     for p in &args.capture {
         paths.extend(capture_files(p).with_context(|| format!("--capture {}", p.display()))?);
     }
-    let (tx, mut lines) = tokio::sync::mpsc::channel::<anyhow::Result<Line>>(1024);
+    let (tx, mut lines) = tokio::sync::mpsc::channel::<anyhow::Result<Read>>(1024);
     std::thread::Builder::new()
         .name("replay-reader".into())
         .spawn(move || read_lines(&paths, &tx))?;
@@ -123,7 +123,10 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<Finished> {
     let permits = Arc::new(Semaphore::new(args.concurrency as usize));
     let mut running = JoinSet::new();
     while let Some(line) = lines.recv().await {
-        let line = line?;
+        let Ok(line) = line? else {
+            report.skip("incomplete last lines (a file being written)");
+            continue;
+        };
         let Some(job) = Job::of(line, &mut report) else {
             continue;
         };
@@ -262,8 +265,15 @@ fn capture_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
 }
 
+/// A line read: a capture line, or the cut-short last line of a file.
+type Read = Result<Line, Truncated>;
+
+/// The last line of a file, cut short (the shim was writing it).
+#[derive(Debug)]
+struct Truncated;
+
 /// Reads `paths`' lines into `tx` (the reader thread); stops at the first error.
-fn read_lines(paths: &[PathBuf], tx: &tokio::sync::mpsc::Sender<anyhow::Result<Line>>) {
+fn read_lines(paths: &[PathBuf], tx: &tokio::sync::mpsc::Sender<anyhow::Result<Read>>) {
     use std::io::BufRead as _;
     for path in paths {
         let file = match std::fs::File::open(path) {
@@ -273,14 +283,21 @@ fn read_lines(paths: &[PathBuf], tx: &tokio::sync::mpsc::Sender<anyhow::Result<L
                 return;
             }
         };
-        for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let mut lines = std::io::BufReader::new(file).lines().enumerate().peekable();
+        while let Some((n, line)) = lines.next() {
+            let last = lines.peek().is_none();
             let parsed = line
                 .map_err(anyhow::Error::from)
                 .and_then(|l| {
                     if l.trim().is_empty() {
                         return Ok(None);
                     }
-                    Ok(Some(serde_json::from_str::<Line>(&l)?))
+                    match serde_json::from_str::<Line>(&l) {
+                        Ok(line) => Ok(Some(Ok(line))),
+                        // The file being written may end with a line cut short.
+                        Err(e) if last && e.is_eof() => Ok(Some(Err(Truncated))),
+                        Err(e) => Err(e.into()),
+                    }
                 })
                 .with_context(|| format!("{}, line {}", path.display(), n + 1));
             let sent = match parsed {
@@ -295,5 +312,58 @@ fn read_lines(paths: &[PathBuf], tx: &tokio::sync::mpsc::Sender<anyhow::Result<L
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::capture::Record;
+
+    fn line() -> String {
+        Record {
+            time: SystemTime::now(),
+            command: "callbackBeforeSendSingleMsgCommand",
+            kind: Kind::Before,
+            operation_id: "op".into(),
+            body: Bytes::from_static(br#"{"sendID":"1"}"#),
+            reply: Bytes::from_static(crate::openim::CONTINUE),
+            outcome: Outcome::Continue,
+            cause: None,
+            policy_latency: None,
+            shadow: None,
+        }
+        .to_line(None)
+    }
+
+    fn read(text: &str) -> Vec<Result<bool, String>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("capture.jsonl");
+        std::fs::write(&path, text).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        read_lines(&[path], &tx);
+        drop(tx);
+        let mut got = Vec::new();
+        while let Some(r) = rx.blocking_recv() {
+            got.push(r.map(|r| r.is_ok()).map_err(|e| format!("{e:#}")));
+        }
+        got
+    }
+
+    #[test]
+    fn a_line_cut_short_at_the_end_is_skipped_and_a_bad_line_elsewhere_stops_the_replay() {
+        let (l, cut) = (line(), &line()[..40]);
+        assert_eq!(
+            read(&format!("{l}\n\n{l}\n{cut}")),
+            [Ok(true), Ok(true), Ok(false)]
+        );
+        let got = read(&format!("{l}\n{cut}\n{l}\n"));
+        assert_eq!(got.len(), 2);
+        let e = got[1].clone().unwrap_err();
+        assert!(e.contains("capture.jsonl, line 2"), "{e}");
     }
 }
