@@ -130,8 +130,10 @@ pub(crate) fn ask<'a, C: Before>(
     Box::pin(async move {
         let (mut request, keep) = C::decode(ask.body)?;
         fill_context(&mut request, ask.operation_id, ask.wire_name);
+        // The metadata's, as when serving: the header's, else the body's.
+        let operation_id = request.context_mut().operation_id.clone();
         let meta = CallMeta {
-            operation_id: ask.operation_id,
+            operation_id: &operation_id,
             command: ask.wire_name,
             timeout: ask.timeout,
             // Not remembered between calls: each is asked (a replay measures every call).

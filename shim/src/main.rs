@@ -2,6 +2,8 @@
 //! (exiting with status 2 if they are unusable), sets up logging, opens the after-event spool,
 //! binds, serves until SIGINT or SIGTERM (then stops as the `shutdown` settings say; a second
 //! signal exits at once); reloads the callbacks' settings on SIGHUP. See `openim-shim --help`.
+//! `openim-shim replay ...` is a tool instead: captured callbacks sent to a policy, a diff
+//! report, an exit status for CI (`openim-shim replay --help`).
 
 use std::process::ExitCode;
 
