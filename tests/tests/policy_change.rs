@@ -607,3 +607,71 @@ async fn a_shadow_that_hangs_or_is_down_changes_nothing_in_the_replies() {
         );
     }
 }
+
+/// With `capture.hashKey`, user and group IDs are hashed in the captured bodies and in the
+/// captured replies alike (SetGroupInfo's reply echoes its request): a replay of every
+/// before-callback fixture against the same policy finds no change, and no plain ID is left in
+/// the files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_with_hashed_ids_replays_without_spurious_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = openim_tests::spawn_policy_with_rules(
+        "wordLists:\n  - {name: abuse, action: refuse, words: [scam]}\n  \
+         - {name: spam, action: mask, words: [spam.example]}\n",
+    )
+    .await;
+    let capture = dir.path().join("capture");
+    let settings = openim_tests::shim_settings_yaml(
+        &policy.url(),
+        &format!(
+            "capture: {{enabled: true, dir: {}, hashKey: 0123456789abcdef}}\n\
+             shutdown: {{drainDelay: 1ms, timeout: 5s}}\n",
+            capture.display()
+        ),
+    );
+    let shim = openim_tests::spawn_shim(settings).await;
+    let mut posted = 0;
+    for c in openim_shim::commands::COMMANDS {
+        let path = openim_tests::fixture_path(&format!("{}.json", c.name));
+        if c.kind != openim_shim::commands::Kind::Before || !path.exists() {
+            continue;
+        }
+        openim_tests::post_fixture(shim.addr, c.name, &format!("op-{posted}")).await;
+        posted += 1;
+    }
+    assert!(posted >= 20, "{posted}");
+    shim.stop().await;
+
+    let text: String = capture_lines(&capture)
+        .iter()
+        .map(|l| {
+            assert_eq!(l["idsHashed"], true, "{l}");
+            l.to_string()
+        })
+        .collect();
+    // Fixture IDs: Alice, Bob, a group; pseudonyms instead.
+    for id in ["4826475913", "7190283365", "2841935067"] {
+        assert!(
+            !text.contains(&format!("\"{id}\"")),
+            "{id} left in the capture"
+        );
+    }
+    assert!(text.contains("\"h:"));
+
+    let args = openim_shim::replay::ReplayArgs {
+        capture: vec![capture],
+        policy: policy.url(),
+        timeout: Duration::from_secs(2),
+        concurrency: 1,
+        max_changed: Some("0".parse().unwrap()),
+        max_errors: 0,
+        report: None,
+        examples: 3,
+        refuse_code: 5000,
+    };
+    let finished = openim_shim::replay::run(&args).await.unwrap();
+    println!("{}", finished.report.table());
+    assert!(finished.failures().is_empty(), "{:?}", finished.failures());
+    use openim_shim::compare::Agreement;
+    assert_eq!(finished.report.count(Agreement::Same), posted as u64);
+}
