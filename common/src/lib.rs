@@ -1,6 +1,8 @@
 //! Process plumbing shared by the `openim-shim` and `openim-policy` binaries: logging setup,
-//! the shutdown signal, and the units (durations, byte sizes) of flags and config files.
+//! the shutdown signal, the units (durations, byte sizes) of flags and config files, and the
+//! keyed hash that replaces user and group IDs in kept records ([`pseudonym`]).
 
+pub mod pseudonym;
 pub mod telemetry;
 pub mod units;
 

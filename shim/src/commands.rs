@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::LazyLock};
 
 use crate::{
     callbacks::{After, Before, conversation as conv, friend, group, message, push, receipt, user},
-    dispatch::{self, AfterFn, BeforeFn},
+    dispatch::{self, AfterFn, AskFn, BeforeFn},
 };
 
 /// Whether OpenIM waits for the reply.
@@ -41,6 +41,9 @@ pub struct Command {
     /// gRPC path of the RPC that serves it.
     pub rpc: &'static str,
     pub(crate) run: Run,
+    /// Before-callbacks: asks a policy about a body with the serving path's conversion code
+    /// (shadow, replay).
+    pub(crate) ask: Option<AskFn>,
     /// Rust type names of the request and response it uses, to check them against `rpc`.
     #[cfg(test)]
     types: fn() -> [&'static str; 2],
@@ -81,6 +84,7 @@ const fn before<C: Before>(
         kind: Kind::Before,
         rpc: C::RPC,
         run: Run::Before(dispatch::before::<C>),
+        ask: Some(dispatch::ask::<C>),
         #[cfg(test)]
         types: type_names::<C::Request, C::Response>,
     }
@@ -98,6 +102,7 @@ const fn after<C: After>(
         kind: Kind::After,
         rpc: C::RPC,
         run: Run::After(dispatch::after::<C>),
+        ask: None,
         #[cfg(test)]
         types: type_names::<C::Request, ()>,
     }

@@ -18,6 +18,7 @@ use std::{
     ffi::OsString,
     fmt,
     net::{Ipv4Addr, SocketAddr},
+    num::NonZeroUsize,
     path::PathBuf,
     time::Duration,
 };
@@ -26,7 +27,7 @@ use openim_common::telemetry::LogFormat;
 
 pub use file::Layer;
 use file::{OnErrorMode, Section};
-pub use sources::Args;
+pub use sources::{Args, Tool};
 
 use crate::{
     commands::{COMMANDS, Command, Kind},
@@ -40,6 +41,8 @@ pub const DEFAULT_LISTEN: SocketAddr =
 pub const DEFAULT_POLICY: &str = "http://127.0.0.1:50051";
 /// Default directory of the after-event spool of the binary, relative to the working directory.
 pub const DEFAULT_SPOOL_DIR: &str = "./data/spool";
+/// Default directory of the capture files, relative to the working directory.
+pub const DEFAULT_CAPTURE_DIR: &str = "./data/capture";
 /// Default errCode of refusals made by `onError: refuse`.
 pub const DEFAULT_ON_ERROR_CODE: i32 = 5000;
 /// Default errMsg of refusals made by `onError: refuse`.
@@ -99,6 +102,94 @@ pub struct Settings {
     /// `/readyz` also requires a usable policy endpoint (off: the shim is ready whenever it can
     /// answer OpenIM, which it can with the policy down, by each callback's failure mode).
     pub ready_requires_policy: bool,
+    /// Recording callbacks to files.
+    pub capture: CaptureSettings,
+    /// The shadow policy.
+    pub shadow: ShadowSettings,
+}
+
+/// Recording callbacks to JSON lines files (`crate::capture`), for `openim-shim replay`.
+#[derive(Clone, PartialEq)]
+pub struct CaptureSettings {
+    /// Record at all (off by default).
+    pub enabled: bool,
+    /// The directory of the files (created if missing).
+    pub dir: PathBuf,
+    /// Size at which the file being written is rotated.
+    pub max_file_bytes: u64,
+    /// Bytes of capture files kept at most: the oldest are deleted.
+    pub max_total_bytes: u64,
+    /// Share of callbacks recorded, 0 to 1.
+    pub sample: f64,
+    /// Config keys of the recorded callbacks; empty: all.
+    pub commands: Vec<&'static str>,
+    /// Records waiting to be written, at most; more are dropped (counted).
+    pub queue: usize,
+    /// When set, user and group IDs in bodies are replaced by their keyed hash (HMAC-SHA-256
+    /// with this key).
+    pub hash_key: Option<String>,
+}
+
+impl fmt::Debug for CaptureSettings {
+    /// Without the hash key: it is a secret, and settings end up in logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaptureSettings")
+            .field("enabled", &self.enabled)
+            .field("dir", &self.dir)
+            .field("max_file_bytes", &self.max_file_bytes)
+            .field("max_total_bytes", &self.max_total_bytes)
+            .field("sample", &self.sample)
+            .field("commands", &self.commands)
+            .field("queue", &self.queue)
+            .field("hash_key", &self.hash_key.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+impl Default for CaptureSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            dir: DEFAULT_CAPTURE_DIR.into(),
+            max_file_bytes: 64 << 20,
+            max_total_bytes: 1 << 30,
+            sample: 1.0,
+            commands: Vec::new(),
+            queue: 10_000,
+            hash_key: None,
+        }
+    }
+}
+
+/// A second policy asked about copies of before-callbacks, whose answers are only compared
+/// (`crate::shadow`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShadowSettings {
+    /// Its targets, as `policy.targets`; empty: no shadow.
+    pub targets: Vec<String>,
+    /// Deadline of a shadow call.
+    pub timeout: Duration,
+    /// Share of before-callbacks copied, 0 to 1.
+    pub sample: f64,
+    /// Config keys of the copied before-callbacks; empty: all.
+    pub commands: Vec<&'static str>,
+    /// Shadow calls in flight, at most; more copies are dropped (counted).
+    pub concurrency: usize,
+    /// Share of disagreements logged (and captured, if the capture is on), 0 to 1.
+    pub disagreement_sample: f64,
+}
+
+impl Default for ShadowSettings {
+    fn default() -> Self {
+        Self {
+            targets: Vec::new(),
+            timeout: Duration::from_secs(1),
+            sample: 1.0,
+            commands: Vec::new(),
+            concurrency: 64,
+            disagreement_sample: 0.1,
+        }
+    }
 }
 
 /// How the shim stops on SIGTERM: first it says it is not ready (`/readyz` 503) and keeps
@@ -247,6 +338,8 @@ impl Default for Settings {
             callbacks: BTreeMap::new(),
             shutdown: ShutdownSettings::default(),
             ready_requires_policy: false,
+            capture: CaptureSettings::default(),
+            shadow: ShadowSettings::default(),
         }
     }
 }
@@ -406,6 +499,8 @@ impl Settings {
                 s
             },
             ready_requires_policy: l.or(|c| c.ready_requires_policy, b.ready_requires_policy),
+            capture: l.capture(&b.capture)?,
+            shadow: l.shadow(&b.shadow)?,
         })
     }
 
@@ -541,6 +636,65 @@ impl Layers<'_> {
                 b.max_reply_bytes,
             ),
         })
+    }
+
+    /// The capture's settings over `b`.
+    fn capture(&self, b: &CaptureSettings) -> Result<CaptureSettings, ConfigError> {
+        let s = CaptureSettings {
+            enabled: self.or(|c| c.capture.enabled, b.enabled),
+            dir: self.or(|c| c.capture.dir.clone(), b.dir.clone()),
+            max_file_bytes: self.or(|c| c.capture.max_file_size.map(|s| s.0), b.max_file_bytes),
+            max_total_bytes: self.or(|c| c.capture.max_total_size.map(|s| s.0), b.max_total_bytes),
+            sample: self.or(|c| c.capture.sample.map(|f| f.0), b.sample),
+            commands: self.or(
+                |c| c.capture.commands.clone().map(|k| k.0),
+                b.commands.clone(),
+            ),
+            queue: self.or(|c| c.capture.queue.map(NonZeroUsize::get), b.queue),
+            hash_key: self.or(|c| c.capture.hash_key.clone().map(Some), b.hash_key.clone()),
+        };
+        if s.max_total_bytes < s.max_file_bytes {
+            let message = "must be at least capture.maxFileSize";
+            return Err(ConfigError::new("capture.maxTotalSize", message, None));
+        }
+        if let Some(key) = &s.hash_key
+            && let Err(e) = openim_common::pseudonym::Pseudonymizer::new(key.as_bytes())
+        {
+            return Err(ConfigError::new("capture.hashKey", e.to_string(), None));
+        }
+        Ok(s)
+    }
+
+    /// The shadow's settings over `b`.
+    fn shadow(&self, b: &ShadowSettings) -> Result<ShadowSettings, ConfigError> {
+        let s = ShadowSettings {
+            targets: self.or(|c| c.shadow.targets.clone().map(|t| t.0), b.targets.clone()),
+            timeout: self.or(|c| c.shadow.timeout, b.timeout),
+            sample: self.or(|c| c.shadow.sample.map(|f| f.0), b.sample),
+            commands: self.or(
+                |c| c.shadow.commands.clone().map(|k| k.0),
+                b.commands.clone(),
+            ),
+            concurrency: self.or(
+                |c| c.shadow.concurrency.map(NonZeroUsize::get),
+                b.concurrency,
+            ),
+            disagreement_sample: self.or(
+                |c| c.shadow.disagreement_sample.map(|f| f.0),
+                b.disagreement_sample,
+            ),
+        };
+        let after = COMMANDS
+            .iter()
+            .find(|c| c.kind == Kind::After && s.commands.contains(&c.config_key));
+        if let Some(c) = after {
+            let message = format!(
+                "{} is an after-callback: only before-callbacks have a verdict to compare",
+                c.config_key
+            );
+            return Err(ConfigError::new("shadow.commands", message, None));
+        }
+        Ok(s)
     }
 
     /// The settings of `command` (`None`: of a callback of `kind` without its own section) over

@@ -5,7 +5,12 @@
 //! without a decision goes through [`rescue`](crate::rescue), the one place that answers
 //! failures.
 
-use std::{future::Future, panic::AssertUnwindSafe, pin::Pin};
+use std::{
+    future::Future,
+    panic::AssertUnwindSafe,
+    pin::Pin,
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
 use futures_util::FutureExt as _;
@@ -15,10 +20,10 @@ use prost::Message as _;
 use crate::{
     App,
     after::{AfterEvent, idempotency_key},
-    callbacks::{After, Before, Encoder, PolicyRequest, Verdict},
+    callbacks::{After, Before, DecodeError, Encoder, PolicyRequest, Verdict},
     commands::{Command, Run},
     outcome::{Cause, Outcome},
-    policy_client::{CallError, CallMeta, context_fragment},
+    policy_client::{CallError, CallMeta, PolicyClient, context_fragment},
     rescue::rescue,
 };
 
@@ -28,6 +33,9 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub(crate) type BeforeFn = for<'a> fn(&'a App, &'a mut Call) -> BoxFuture<'a, Verdict>;
 /// Serves an after-callback (a monomorphised [`after`]).
 pub(crate) type AfterFn = fn(&App, &mut Call) -> Verdict;
+/// Asks a policy about a before-callback's body (a monomorphised [`ask`]): shadow and replay.
+pub(crate) type AskFn =
+    for<'a> fn(&'a PolicyClient, Ask<'a>) -> BoxFuture<'a, Result<Verdict, AskError>>;
 
 /// One callback request, routed.
 #[derive(Debug)]
@@ -40,20 +48,129 @@ pub(crate) struct Call {
     pub(crate) operation_id: String,
     /// The raw JSON body.
     pub(crate) body: Bytes,
+    /// Why the reply was made without a policy decision, if it was (set by the rescue).
+    pub(crate) cause: Option<Cause>,
+    /// How long the policy took to answer, when it was asked (before-callbacks).
+    pub(crate) policy_latency: Option<Duration>,
 }
 
 impl Call {
+    /// A call of `command` (named `wire_name` by OpenIM) with `body`, not served yet.
+    pub(crate) fn new(
+        command: &'static Command,
+        wire_name: &'static str,
+        operation_id: String,
+        body: Bytes,
+    ) -> Self {
+        Self {
+            command,
+            wire_name,
+            operation_id,
+            body,
+            cause: None,
+            policy_latency: None,
+        }
+    }
+
     /// Completes the request's context: the header's operation ID wins over the body's (they
     /// are equal when both are present), and the command is the name OpenIM used.
     fn fill_context<R: PolicyRequest>(&mut self, request: &mut R) {
-        let ctx = request.context_mut();
         if self.operation_id.is_empty() {
-            self.operation_id.clone_from(&ctx.operation_id);
-        } else if ctx.operation_id != self.operation_id {
-            ctx.operation_id.clone_from(&self.operation_id);
+            self.operation_id
+                .clone_from(&request.context_mut().operation_id);
         }
-        self.wire_name.clone_into(&mut ctx.command);
+        fill_context(request, &self.operation_id, self.wire_name);
         tracing::Span::current().record("operation_id", self.operation_id.as_str());
+    }
+}
+
+/// Sets the request's context: `operation_id` (the header's) if any, else the body's stays;
+/// the command is the name OpenIM used.
+fn fill_context<R: PolicyRequest>(request: &mut R, operation_id: &str, wire_name: &str) {
+    let ctx = request.context_mut();
+    if !operation_id.is_empty() && ctx.operation_id != operation_id {
+        operation_id.clone_into(&mut ctx.operation_id);
+    }
+    wire_name.clone_into(&mut ctx.command);
+}
+
+/// What asking a policy about a before-callback needs besides the policy: the body as OpenIM
+/// sent it, and what the serving shim would have known about it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ask<'a> {
+    /// OpenIM's JSON body.
+    pub(crate) body: &'a [u8],
+    /// The command as OpenIM sent it.
+    pub(crate) wire_name: &'a str,
+    /// OpenIM's operation ID from the header (empty: the body's is used).
+    pub(crate) operation_id: &'a str,
+    /// Deadline of the call.
+    pub(crate) timeout: Duration,
+    /// errCode of a refusal without one.
+    pub(crate) refuse_err_code: i32,
+}
+
+/// Why asking gave no decision.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AskError {
+    /// The body is not the callback's JSON.
+    #[error(transparent)]
+    Malformed(#[from] DecodeError),
+    /// The policy gave no decision.
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
+
+/// Asks `policy` about before-callback `C` with the serving path's own conversion code:
+/// decode, call, encode. UNIMPLEMENTED is the callback's continue, as when serving.
+pub(crate) fn ask<'a, C: Before>(
+    policy: &'a PolicyClient,
+    ask: Ask<'a>,
+) -> BoxFuture<'a, Result<Verdict, AskError>> {
+    Box::pin(async move {
+        let (mut request, keep) = C::decode(ask.body)?;
+        fill_context(&mut request, ask.operation_id, ask.wire_name);
+        // The metadata's, as when serving: the header's, else the body's.
+        let operation_id = request.context_mut().operation_id.clone();
+        let meta = CallMeta {
+            operation_id: &operation_id,
+            command: ask.wire_name,
+            timeout: ask.timeout,
+            // Not remembered between calls: each is asked (a replay measures every call).
+            unimplemented_ttl: Duration::ZERO,
+            idempotency_key: None,
+            delivery_attempt: None,
+        };
+        match decide::<C>(policy, request, keep, meta, ask.refuse_err_code).await {
+            Ok((verdict, _)) => Ok(verdict),
+            Err((CallError::Unimplemented, keep)) => {
+                Ok(C::proceed(&keep).because(Outcome::Unimplemented))
+            }
+            Err((e, _)) => Err(e.into()),
+        }
+    })
+}
+
+/// Calls the policy with a decoded request and encodes its answer: the reply, and the changes
+/// the mutation guard rejected. On failure, the request's `Keep` is handed back for the
+/// callback's continue reply.
+async fn decide<C: Before>(
+    policy: &PolicyClient,
+    request: C::Request,
+    keep: C::Keep,
+    meta: CallMeta<'_>,
+    refuse_err_code: i32,
+) -> Result<(Verdict, Vec<&'static str>), (CallError, C::Keep)> {
+    match policy
+        .unary::<C::Request, C::Response>(C::RPC, request, meta)
+        .await
+    {
+        Ok(response) => {
+            let mut enc = Encoder::new(refuse_err_code);
+            let verdict = C::encode(response, keep, &mut enc);
+            Ok((verdict, enc.rejected().to_vec()))
+        }
+        Err(e) => Err((e, keep)),
     }
 }
 
@@ -112,26 +229,41 @@ async fn run_before<C: Before>(app: &App, call: &mut Call) -> Verdict {
         idempotency_key: None,
         delivery_attempt: None,
     };
-    match app
-        .policy
-        .unary::<C::Request, C::Response>(C::RPC, request, meta)
-        .await
-    {
-        Ok(response) => {
-            let mut enc = Encoder::new(app.settings.refuse_err_code);
-            let verdict = C::encode(response, keep, &mut enc);
-            for field in enc.rejected() {
+    let started = Instant::now();
+    let decided = decide::<C>(
+        &app.policy,
+        request,
+        keep,
+        meta,
+        app.settings.refuse_err_code,
+    )
+    .await;
+    call.policy_latency = Some(started.elapsed());
+    match decided {
+        Ok((verdict, rejected)) => {
+            for field in rejected {
                 tracing::warn!(
                     field,
                     "policy change rejected: it would break OpenIM; the rest of the reply applies"
                 );
                 callback.metrics().rejected(field).increment(1);
             }
+            // After the decision, off the reply's path: the shadow policy gets a copy.
+            if let Some(shadow) = &app.shadow {
+                shadow.offer(call, &verdict);
+            }
             verdict
         }
         // Logged by the client, once per endpoint and period.
-        Err(CallError::Unimplemented) => C::proceed(&keep).because(Outcome::Unimplemented),
-        Err(e) => rescue(app, call, Cause::of(&e), &e, C::proceed(&keep)),
+        Err((CallError::Unimplemented, keep)) => {
+            let verdict = C::proceed(&keep).because(Outcome::Unimplemented);
+            // "Does not care" is a decision too: a new policy may care.
+            if let Some(shadow) = &app.shadow {
+                shadow.offer(call, &verdict);
+            }
+            verdict
+        }
+        Err((e, keep)) => rescue(app, call, Cause::of(&e), &e, C::proceed(&keep)),
     }
 }
 
@@ -164,7 +296,8 @@ pub(crate) fn after<C: After>(app: &App, call: &mut Call) -> Verdict {
     let event = AfterEvent {
         command: call.command,
         wire_name: call.wire_name,
-        operation_id: std::mem::take(&mut call.operation_id),
+        // Cloned, not taken: the capture records it too.
+        operation_id: call.operation_id.clone(),
         idempotency_key: context.idempotency_key,
         payload: Bytes::from(payload),
     };
@@ -191,12 +324,7 @@ mod tests {
     }
 
     fn call(command: &'static Command) -> Call {
-        Call {
-            command,
-            wire_name: command.name,
-            operation_id: "op-1".into(),
-            body: Bytes::new(),
-        }
+        Call::new(command, command.name, "op-1".into(), Bytes::new())
     }
 
     /// A bug in a handler must not fail the user's operation, nor bypass the failure mode: the

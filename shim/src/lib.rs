@@ -13,20 +13,28 @@
 //! - `rescue`: the one place that answers a callback without a policy decision.
 //! - [`policy_client`]: the generic gRPC unary call with deadline and metadata.
 //! - [`after`]: at-least-once delivery of after-events through a spool (local disk or Redis).
+//! - [`capture`]: callbacks recorded to JSON lines files, off the reply's path.
+//! - `shadow`: a second policy asked about copies of before-callbacks, answers compared only.
+//! - [`compare`]: how two replies to the same callback differ. Pure.
+//! - [`replay`]: `openim-shim replay`: captured callbacks sent to another policy, a diff report.
 //! - [`routes`]: the HTTP router: callbacks, health, readiness, metrics.
 //! - [`config`]: command line, config file, environment overrides, per-callback settings.
 //! - [`telemetry`]: the Prometheus metrics recorder.
 
 pub mod after;
 pub mod callbacks;
+pub mod capture;
 pub mod commands;
+pub mod compare;
 pub mod config;
 mod dispatch;
 pub mod openim;
 pub mod outcome;
 pub mod policy_client;
+pub mod replay;
 mod rescue;
 pub mod routes;
+mod shadow;
 pub mod telemetry;
 
 use std::{
@@ -45,9 +53,11 @@ use tokio::net::TcpListener;
 
 use crate::{
     after::{AfterQueue, Delivery, DeliverySettings, SpoolError, SpoolStatus},
+    capture::Capture,
     commands::{COMMANDS, Command, Kind},
     config::{CallbackSettings, Settings},
     policy_client::PolicyClient,
+    shadow::Shadow,
     telemetry::CallbackMetrics,
 };
 
@@ -93,6 +103,10 @@ pub struct App {
     policy: PolicyClient,
     after: AfterQueue,
     spool: Arc<SpoolStatus>,
+    /// Recording callbacks, if on.
+    capture: Option<Capture>,
+    /// The shadow policy, if any.
+    shadow: Option<Arc<Shadow>>,
     settings: Settings,
     /// Per-callback settings and state, by command name: every row of the table.
     callbacks: HashMap<&'static str, PerCallback>,
@@ -122,6 +136,9 @@ pub enum StartError {
     /// The after-event spool cannot be opened.
     #[error(transparent)]
     Spool(#[from] SpoolError),
+    /// The capture directory cannot be used.
+    #[error("capture.dir: {0}")]
+    Capture(#[source] std::io::Error),
 }
 
 /// A shim ready to serve: its spool is open and delivering.
@@ -138,6 +155,15 @@ impl Shim {
         // First: metric handles made before the recorder is installed record nothing.
         let metrics = telemetry::prometheus();
         let policy = PolicyClient::new(&settings.policy)?;
+        let capture = Capture::start(&settings.capture)
+            .await
+            .map_err(StartError::Capture)?;
+        let shadow = Shadow::start(
+            &settings.shadow,
+            &settings.policy,
+            settings.refuse_err_code,
+            capture.clone(),
+        )?;
         let callbacks: HashMap<_, _> = COMMANDS
             .iter()
             .map(|c| (c.name, PerCallback::new(c, settings.callback(c))))
@@ -166,6 +192,8 @@ impl Shim {
             policy,
             after,
             spool,
+            capture,
+            shadow,
             settings,
             callbacks,
             metrics,
@@ -239,6 +267,13 @@ impl Shim {
             }
         };
         delivery.shutdown(deadline).await;
+        if let Some(capture) = &app.capture {
+            // What is queued is written out, within the stop's bound (at least a moment).
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            capture
+                .flush(left.clamp(Duration::from_millis(200), Duration::from_secs(5)))
+                .await;
+        }
         served
     }
 }
@@ -265,6 +300,12 @@ impl Reloader {
         }
         if settings.spool != running.spool {
             needs_restart.push("spool");
+        }
+        if settings.capture != running.capture {
+            needs_restart.push("capture");
+        }
+        if settings.shadow != running.shadow {
+            needs_restart.push("shadow");
         }
         if (
             settings.after_concurrency,

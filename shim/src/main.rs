@@ -2,13 +2,18 @@
 //! (exiting with status 2 if they are unusable), sets up logging, opens the after-event spool,
 //! binds, serves until SIGINT or SIGTERM (then stops as the `shutdown` settings say; a second
 //! signal exits at once); reloads the callbacks' settings on SIGHUP. See `openim-shim --help`.
+//! `openim-shim replay ...` is a tool instead: captured callbacks sent to a policy, a diff
+//! report, an exit status for CI (`openim-shim replay --help`).
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
 use openim_common::{Hangups, shutdown_signal, telemetry};
-use openim_shim::config::{Args, ConfigError};
+use openim_shim::{
+    config::{Args, ConfigError, Tool},
+    replay::{self, EXIT_CANNOT_RUN, EXIT_GATE, ReplayArgs},
+};
 use tokio::net::TcpListener;
 
 /// Exit status for an unusable configuration (as clap's for an invalid flag).
@@ -19,6 +24,9 @@ const EXIT_FORCED: i32 = 130;
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Tool::Replay(replay)) = &args.command {
+        return replay_main(replay).await;
+    }
     match run(&args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -32,6 +40,44 @@ async fn main() -> ExitCode {
             ExitCode::from(if usage { EXIT_USAGE } else { 1 })
         }
     }
+}
+
+/// `openim-shim replay`: the table (or the JSON with `--report -`) on standard output, the
+/// gate's verdict on standard error.
+async fn replay_main(args: &ReplayArgs) -> ExitCode {
+    // Warnings only: the policy client logs endpoints it cannot reach.
+    telemetry::init_with_default(telemetry::LogFormat::Text, "warn");
+    let finished = match replay::run(args).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("openim-shim replay: {e:#}");
+            return ExitCode::from(EXIT_CANNOT_RUN);
+        }
+    };
+    let json = finished.report.to_json(&finished.gate);
+    let json = serde_json::to_string_pretty(&json).unwrap_or_default();
+    match args.report.as_deref() {
+        Some(p) if p.as_os_str() == "-" => println!("{json}"),
+        Some(p) => {
+            print!("{}", finished.report.table());
+            let (path, text) = (p.to_owned(), format!("{json}\n"));
+            let written = tokio::task::spawn_blocking(move || std::fs::write(path, text)).await;
+            if let Err(e) = written.map_err(std::io::Error::other).and_then(|w| w) {
+                eprintln!("openim-shim replay: cannot write {}: {e}", p.display());
+                return ExitCode::from(EXIT_CANNOT_RUN);
+            }
+        }
+        None => print!("{}", finished.report.table()),
+    }
+    let failures = finished.failures();
+    if failures.is_empty() {
+        eprintln!("openim-shim replay: passed");
+        return ExitCode::SUCCESS;
+    }
+    for f in &failures {
+        eprintln!("openim-shim replay: FAILED: {f}");
+    }
+    ExitCode::from(EXIT_GATE)
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {

@@ -26,11 +26,12 @@ use crate::{
 /// decoded).
 pub(crate) fn rescue(
     app: &App,
-    call: &Call,
+    call: &mut Call,
     cause: Cause,
     error: &dyn Display,
     proceed: Verdict,
 ) -> Verdict {
+    call.cause = Some(cause);
     // The command and operation ID are in the request's span, so not repeated in each line.
     let callback = app.callback(call.command);
     if call.command.kind == Kind::After {

@@ -184,19 +184,14 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
     if !operation_id.is_empty() {
         span.record("operation_id", operation_id.as_str());
     }
-    let mut call = Call {
-        command,
-        wire_name,
-        operation_id,
-        body: Bytes::new(),
-    };
+    let mut call = Call::new(command, wire_name, operation_id, Bytes::new());
     let verdict = async {
         match body {
             Ok(body) => {
                 call.body = body;
                 dispatch::serve(&app, &mut call).await
             }
-            Err(e) => rescue(&app, &call, Cause::Body, &e, Verdict::proceed()),
+            Err(e) => rescue(&app, &mut call, Cause::Body, &e, Verdict::proceed()),
         }
     }
     .instrument(span)
@@ -205,6 +200,9 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
     app.callback(command)
         .metrics()
         .record(verdict.outcome, started.elapsed());
+    if let Some(capture) = &app.capture {
+        capture.offer(&call, &verdict);
+    }
     json_reply(StatusCode::OK, verdict.body)
 }
 

@@ -164,6 +164,27 @@ fn describe() {
         "After-events waiting for delivery, by backend: local (this shim's spool; with Redis, \
          the fallback), redis (the whole stream, every shim's)."
     );
+    describe_counter!(
+        "openim_shim_capture_written_total",
+        "Callbacks written to the capture files."
+    );
+    describe_counter!(
+        "openim_shim_capture_dropped_total",
+        "Callbacks not captured because the capture's queue was full."
+    );
+    describe_counter!(
+        "openim_shim_capture_errors_total",
+        "Capture records that could not be written (disk full, permissions)."
+    );
+    describe_counter!(
+        "openim_shim_shadow_total",
+        "Shadow policy answers, by command and agreement with the primary's: same, \
+         continue_to_refuse, refuse_to_continue, different_code, different_rewrite, error."
+    );
+    describe_counter!(
+        "openim_shim_shadow_dropped_total",
+        "Before-callbacks not copied to the shadow policy: shadow.concurrency calls in flight."
+    );
     describe_gauge!(
         "openim_shim_spool_bytes",
         metrics::Unit::Bytes,

@@ -62,6 +62,10 @@ pub(crate) struct Config {
     pub(crate) spool: Spool,
     /// The Redis server of `spool.backend: redis`.
     pub(crate) redis: Redis,
+    /// Recording callbacks for replay.
+    pub(crate) capture: Capture,
+    /// The shadow policy.
+    pub(crate) shadow: Shadow,
 }
 
 /// A callback's settings: the `default` and `before` sections, and a before-callback's own.
@@ -131,22 +135,28 @@ pub(crate) struct Targets(pub(crate) Vec<String>);
 
 impl<'de> Deserialize<'de> for Targets {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Written {
-            One(String),
-            Many(Vec<String>),
-        }
-        let list = match Written::deserialize(d)? {
-            Written::One(s) => s.split(',').map(|t| t.trim().to_owned()).collect(),
-            Written::Many(l) => l,
-        };
-        let list: Vec<_> = list.into_iter().filter(|t| !t.is_empty()).collect();
+        let list = list(d)?;
         if list.is_empty() {
             return Err(de::Error::custom("no target"));
         }
         Ok(Self(list))
     }
+}
+
+/// A list of names: a YAML list, or one string of comma-separated names (as flags and
+/// environment variables give them); blanks dropped.
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        One(String),
+        Many(Vec<String>),
+    }
+    let list = match Written::deserialize(d)? {
+        Written::One(s) => s.split(',').map(|t| t.trim().to_owned()).collect(),
+        Written::Many(l) => l,
+    };
+    Ok(list.into_iter().filter(|t| !t.is_empty()).collect())
 }
 
 /// The `shutdown` section.
@@ -194,6 +204,73 @@ pub(crate) struct Redis {
     pub(crate) consumer: Option<String>,
     pub(crate) claim_idle: Option<Duration>,
     pub(crate) timeout: Option<Duration>,
+}
+
+/// The `capture` section.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Capture {
+    pub(crate) enabled: Option<bool>,
+    #[serde(deserialize_with = "non_empty_path")]
+    pub(crate) dir: Option<PathBuf>,
+    pub(crate) max_file_size: Option<ByteSize>,
+    pub(crate) max_total_size: Option<ByteSize>,
+    pub(crate) sample: Option<Fraction>,
+    pub(crate) commands: Option<CommandKeys>,
+    pub(crate) queue: Option<NonZeroUsize>,
+    pub(crate) hash_key: Option<String>,
+}
+
+/// The `shadow` section.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Shadow {
+    pub(crate) targets: Option<Targets>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) sample: Option<Fraction>,
+    pub(crate) commands: Option<CommandKeys>,
+    pub(crate) concurrency: Option<NonZeroUsize>,
+    pub(crate) disagreement_sample: Option<Fraction>,
+}
+
+/// A share, from 0 to 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Fraction(pub(crate) f64);
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let f = f64::deserialize(d)?;
+        if !(0.0..=1.0).contains(&f) {
+            return Err(de::Error::custom(format!(
+                "{f} is not a share: from 0 (none) to 1 (all)"
+            )));
+        }
+        Ok(Self(f))
+    }
+}
+
+/// Callbacks by config key (`beforeSendSingleMsg`, ...): a list, or one string of
+/// comma-separated keys (as an environment variable gives them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CommandKeys(pub(crate) Vec<&'static str>);
+
+impl<'de> Deserialize<'de> for CommandKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // An empty list: every callback.
+        let mut keys = Vec::new();
+        for name in list(d)? {
+            let Some(c) = COMMANDS.iter().find(|c| c.config_key == name) else {
+                return Err(de::Error::custom(format!(
+                    "unknown callback {name:?}: a key of OpenIM's webhooks.yml, such as \
+                     beforeSendSingleMsg"
+                )));
+            };
+            if !keys.contains(&c.config_key) {
+                keys.push(c.config_key);
+            }
+        }
+        Ok(Self(keys))
+    }
 }
 
 /// `onError`: what a before-callback answers without a policy decision.

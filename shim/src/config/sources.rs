@@ -63,9 +63,15 @@ examples/shim.yaml.";
     long_about = "Receives OpenIM webhook callbacks, asks a gRPC policy service, answers in OpenIM's format.\n\n\
         Point OpenIM's webhooks.yml `url` at http://<this host>:<port>/callbackExample (any path \
         prefix works: the command is the last path segment).",
-    after_help = PRECEDENCE
+    after_help = PRECEDENCE,
+    // `openim-shim replay ...` takes its own flags only.
+    args_conflicts_with_subcommands = true
 )]
 pub struct Args {
+    /// A tool instead of the server.
+    #[command(subcommand)]
+    pub command: Option<Tool>,
+
     /// The setting flags given.
     #[command(flatten)]
     pub flags: SettingFlags,
@@ -83,6 +89,16 @@ pub struct Args {
     /// Rules file for `--with-policy`.
     #[arg(long, env = "OPENIM_POLICY_RULES", requires = "with_policy")]
     pub rules: Option<PathBuf>,
+}
+
+/// The tools of `openim-shim`, besides serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Tool {
+    /// Sends captured before-callbacks (capture.enabled) to a policy, through the shim's own
+    /// conversion code, and reports how its verdicts differ from the captured ones: a table on
+    /// standard output, JSON with --report. Exit status 1 when changes or errors exceed
+    /// --max-changed or --max-errors, 2 when the replay cannot run.
+    Replay(crate::replay::ReplayArgs),
 }
 
 /// The setting flags given on the command line, with their values as written.

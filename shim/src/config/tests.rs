@@ -239,3 +239,72 @@ fn empty_files_set_nothing_openim_s_keys_are_ignored_and_strangers_warned_about(
     assert!(warnings[0].starts_with("environment variable OPENIM_SHIM_BIN is not a setting"));
     assert!(warnings[1].starts_with("config key `afterGroupMsgRevoke` is an OpenIM callback"));
 }
+
+/// The capture and shadow sections: the same grammar from the file, a variable or a flag-less
+/// list in one string; what cannot work is refused at start, naming the key.
+#[test]
+fn capture_and_shadow_settings_are_read_and_checked() {
+    let yaml = "capture: {enabled: true, dir: /tmp/c, maxFileSize: 1MiB, sample: 0.25,\n  \
+                commands: [beforeSendSingleMsg, afterSendSingleMsg]}\n\
+                shadow: {targets: http://next:50051, timeout: 300ms, commands: [beforeSendGroupMsg]}\n";
+    let env = [
+        ("OPENIM_SHIM_CAPTURE_MAXTOTALSIZE", "10MiB"),
+        ("OPENIM_SHIM_CAPTURE_HASHKEY", "0123456789abcdef"),
+        ("OPENIM_SHIM_SHADOW_SAMPLE", "0.5"),
+        (
+            "OPENIM_SHIM_SHADOW_COMMANDS",
+            "beforeSendSingleMsg, beforeMsgModify",
+        ),
+    ];
+    let s = load(&[], Some(yaml), &env).unwrap().settings;
+    let c = &s.capture;
+    assert!(c.enabled);
+    assert_eq!(c.dir, std::path::PathBuf::from("/tmp/c"));
+    assert_eq!((c.max_file_bytes, c.max_total_bytes), (1 << 20, 10 << 20));
+    assert_eq!(c.sample, 0.25);
+    assert_eq!(c.commands, ["beforeSendSingleMsg", "afterSendSingleMsg"]);
+    assert_eq!(c.hash_key.as_deref(), Some("0123456789abcdef"));
+    assert!(
+        !format!("{c:?}").contains("0123456789abcdef"),
+        "the key in {c:?}"
+    );
+    let sh = &s.shadow;
+    assert_eq!(sh.targets, ["http://next:50051"]);
+    assert_eq!(
+        (D(sh.timeout).to_string(), sh.sample),
+        ("300ms".to_owned(), 0.5)
+    );
+    assert_eq!(sh.commands, ["beforeSendSingleMsg", "beforeMsgModify"]);
+    // Off by default.
+    let d = load(&[], None, &[]).unwrap().settings;
+    assert!(!d.capture.enabled && d.shadow.targets.is_empty());
+
+    for (yaml, key, why) in [
+        ("capture: {sample: 1.5}", "capture.sample", "from 0"),
+        (
+            "capture: {commands: [beforeSendSingle]}",
+            "capture.commands",
+            "unknown callback",
+        ),
+        (
+            "capture: {hashKey: short}",
+            "capture.hashKey",
+            "at least 16",
+        ),
+        (
+            "capture: {maxFileSize: 2MiB, maxTotalSize: 1MiB}",
+            "capture.maxTotalSize",
+            "at least",
+        ),
+        (
+            "shadow: {commands: [afterSendSingleMsg]}",
+            "shadow.commands",
+            "after-callback",
+        ),
+        ("shadow: {concurrency: 0}", "shadow.concurrency", "nonzero"),
+    ] {
+        let e = load(&[], Some(yaml), &[]).unwrap_err();
+        assert_eq!(e.key, key, "{yaml}: {e}");
+        assert!(e.to_string().contains(why), "{yaml}: {e}");
+    }
+}
