@@ -460,17 +460,19 @@ async fn readiness_ignores_the_policy_policyz_follows_its_health_and_metrics_are
     let addr = closed_port().await;
     let shim = spawn_shim(shim_settings_yaml(&format!("http://{addr}"), "")).await;
     let get = |path: &'static str| send(http::Method::GET, shim.addr, path, b"", None);
-    // Polls `path` until its status is `want` (the client notices changes in the background).
-    let until = |path: &'static str, want: u16| async move {
+    // Polls `path` until its status is `want` and its text has `text` (the client notices
+    // changes in the background: a connection is usable before its health Watch answers).
+    let until_text = |path: &'static str, want: u16, text: &'static str| async move {
         for _ in 0..100 {
             let r = send(http::Method::GET, shim.addr, path, b"", None).await;
-            if r.status.as_u16() == want {
+            if r.status.as_u16() == want && r.text().contains(text) {
                 return r;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{path} never answered {want}");
+        panic!("{path} never answered {want} with {text:?}");
     };
+    let until = |path: &'static str, want: u16| until_text(path, want, "");
 
     let r = get("/healthz").await;
     assert_eq!(r.status, 200);
@@ -484,7 +486,7 @@ async fn readiness_ignores_the_policy_policyz_follows_its_health_and_metrics_are
     let (reporter, health) = tonic_health::server::health_reporter();
     let (policy, _seen, _gate) = ScriptedPolicy::new(Script::default(), false);
     let server = Killable::spawn(policy.router().add_service(health), Some(addr)).await;
-    let r = until("/policyz", 200).await;
+    let r = until_text("/policyz", 200, "health=serving").await;
     assert!(
         r.text().contains("connected health=serving"),
         "{}",
