@@ -19,6 +19,7 @@ pub mod go_decoder;
 pub mod go_textread;
 pub mod killable;
 pub mod openim_http;
+pub mod policy_process;
 pub mod raw_policy;
 pub mod redis_server;
 pub mod reference;

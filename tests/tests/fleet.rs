@@ -10,7 +10,6 @@
 
 use std::{
     net::{Ipv4Addr, SocketAddr},
-    process::Stdio,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -22,15 +21,10 @@ use hyper_util::rt::TokioIo;
 use openim_tests::{
     dns::DnsServer,
     events::{Metrics, after_event},
-    fixture,
+    fixture, policy_process,
     shim_process::ShimProcess,
 };
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    net::TcpStream,
-    process::{Child, Command},
-    time::Instant,
-};
+use tokio::{net::TcpStream, process::Child, time::Instant};
 
 /// The name the replicas are found under.
 const NAME: &str = "policy.fleet.test";
@@ -48,11 +42,6 @@ struct Replica {
     child: Option<Child>,
 }
 
-fn policy_binary() -> std::path::PathBuf {
-    let shim = openim_tests::shim_process::binary();
-    shim.with_file_name(format!("openim-policy{}", std::env::consts::EXE_SUFFIX))
-}
-
 impl Replica {
     async fn start(n: u8, port: u16, metrics_port: u16) -> Self {
         let mut r = Self {
@@ -67,37 +56,13 @@ impl Replica {
 
     /// Starts the process (again) and waits until it serves.
     async fn spawn(&mut self) {
-        let mut child = Command::new(policy_binary())
-            .args(["--listen", &format!("{}:{}", self.ip, self.port)])
-            .args([
-                "--metrics-listen",
-                &format!("{}:{}", self.ip, self.metrics_port),
-            ])
-            .env("RUST_LOG", "warn,openim_policy=info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start openim-policy");
-        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let ready = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("openim-policy ready") {
-                    return true;
-                }
-            }
-            false
-        })
+        let (child, _) = policy_process::start([
+            "--listen".to_owned(),
+            format!("{}:{}", self.ip, self.port),
+            "--metrics-listen".to_owned(),
+            format!("{}:{}", self.ip, self.metrics_port),
+        ])
         .await;
-        assert_eq!(
-            ready,
-            Ok(true),
-            "openim-policy on {} did not start",
-            self.ip
-        );
-        // Keep draining its log so that it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.child = Some(child);
     }
 

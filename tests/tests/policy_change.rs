@@ -22,10 +22,7 @@ use openim_tests::{
     test_policy::{Script, ScriptedPolicy},
 };
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use tokio::process::{Child, Command};
 
 const SINGLE: &str = "callbackBeforeSendSingleMsgCommand";
 const GROUP: &str = "callbackBeforeSendGroupMsgCommand";
@@ -41,12 +38,6 @@ const PLAIN: &[&str] = &[
     "morning", "plan", "review", "later",
 ];
 
-/// `openim-policy`, next to the shim's binary.
-fn policy_binary() -> PathBuf {
-    openim_tests::shim_process::binary()
-        .with_file_name(format!("openim-policy{}", std::env::consts::EXE_SUFFIX))
-}
-
 /// A running `openim-policy` process, killed when dropped.
 struct PolicyProcess {
     _child: Child,
@@ -55,35 +46,19 @@ struct PolicyProcess {
 
 impl PolicyProcess {
     async fn start(rules: &Path) -> Self {
-        let mut child = Command::new(policy_binary())
-            .args(["--listen", "127.0.0.1:0", "--rules"])
-            .arg(rules)
-            .env("RUST_LOG", "warn,openim_policy=info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start openim-policy");
-        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let ready = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("openim-policy ready") {
-                    return Some(line);
-                }
-            }
-            None
-        })
-        .await;
-        let line = ready.ok().flatten().expect("openim-policy did not start");
+        let mut args = vec![
+            std::ffi::OsString::from("--listen"),
+            "127.0.0.1:0".into(),
+            "--rules".into(),
+        ];
+        args.push(rules.into());
+        let (child, line) = openim_tests::policy_process::start(args).await;
         let addr = line
             .split("addr=")
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {line:?}"));
-        // Keep draining its log so that it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self {
             _child: child,
             addr,
