@@ -1,7 +1,8 @@
 //! Process plumbing shared by the `openim-shim` and `openim-policy` binaries: logging setup,
-//! the shutdown signal, and the units (durations, byte sizes) of flags and config files.
+//! the shutdown signal, and the units (durations, byte sizes) of flags and config files, TLS files.
 
 pub mod telemetry;
+pub mod tls;
 pub mod units;
 
 pub use units::{ByteSize, Duration, parse_duration};

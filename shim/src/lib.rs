@@ -123,6 +123,14 @@ pub enum StartError {
     Spool(#[from] SpoolError),
 }
 
+impl StartError {
+    /// Whether the configuration is at fault (the binary exits with status 2): a target or TLS
+    /// setting that cannot be used, not a disk or network failure.
+    pub fn is_config(&self) -> bool {
+        matches!(self, Self::PolicyTarget(_))
+    }
+}
+
 /// A shim ready to serve: its spool is open and delivering.
 #[derive(Debug)]
 pub struct Shim {
@@ -136,7 +144,7 @@ impl Shim {
     pub async fn start(settings: Settings) -> Result<Self, StartError> {
         // First: metric handles made before the recorder is installed record nothing.
         let metrics = telemetry::prometheus();
-        let policy = PolicyClient::new(&settings.policy)?;
+        let policy = PolicyClient::new(&settings.policy).await?;
         let callbacks: HashMap<_, _> = COMMANDS
             .iter()
             .map(|c| (c.name, PerCallback::new(c, settings.callback(c))))

@@ -23,7 +23,11 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The cause chain on one line, no backtrace: a bad setting is the user's to fix.
-            let usage = e.chain().any(|c| c.is::<ConfigError>());
+            let usage = e.chain().any(|c| {
+                c.is::<ConfigError>()
+                    || c.downcast_ref::<openim_shim::StartError>()
+                        .is_some_and(openim_shim::StartError::is_config)
+            });
             if usage {
                 eprintln!("openim-shim: invalid configuration: {e:#}");
             } else {
@@ -41,6 +45,13 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     telemetry::init(loaded.log_format);
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
+    }
+    if !loaded.listen.ip().is_loopback() && !loaded.settings.auth.any() {
+        tracing::warn!(
+            listen = %loaded.listen,
+            "no caller authentication (auth.pathSecret, auth.token, auth.allow): anyone who can \
+             reach this port can post forged callbacks; see the README's Security section"
+        );
     }
     let first = shutdown_signal();
     let shutdown = async move {

@@ -41,6 +41,7 @@ pub const FLAGS: &[Flag] = &[
     Flag { long: "after-queue", key: "after.queue", value: "N", default: "10000", help: "After-events accepted but not yet written to the spool, at most; more are dropped (logged and counted)" },
     Flag { long: "after-concurrency", key: "after.concurrency", value: "N", default: "64", help: "After-event deliveries in flight, at most" },
     Flag { long: "spool-dir", key: "spool.dir", value: "DIR", default: DEFAULT_SPOOL_DIR, help: "Directory of the after-event spool (created if missing): after-events wait there until the policy has them, across policy outages and shim restarts" },
+    Flag { long: "admin-listen", key: "admin.listen", value: "ADDR", default: "none", help: "Address for /metrics, /readyz, /healthz and /policyz, which then leave the callback port" },
     Flag { long: "log-format", key: "logFormat", value: "text|json", default: "text", help: "Log format (the level is set with RUST_LOG, default info)" },
 ];
 
