@@ -14,10 +14,13 @@
 //! - [`policy_client`]: the generic gRPC unary call with deadline and metadata.
 //! - [`after`]: at-least-once delivery of after-events through a disk spool.
 //! - [`routes`]: the HTTP router: callbacks, health, readiness, metrics.
+//! - `server` (private): the listener's connection loop: timeouts, connection cap, TLS.
+//! - `auth` (private): caller authentication (path secret, token, allow-list).
 //! - [`config`]: command line, config file, environment overrides, per-callback settings.
 //! - [`telemetry`]: the Prometheus metrics recorder.
 
 pub mod after;
+mod auth;
 pub mod callbacks;
 pub mod commands;
 pub mod config;
@@ -27,6 +30,7 @@ pub mod outcome;
 pub mod policy_client;
 mod rescue;
 pub mod routes;
+mod server;
 pub mod telemetry;
 
 use std::{
@@ -98,6 +102,10 @@ pub struct App {
     metrics: PrometheusHandle,
     /// Set when the shim is stopping: `/readyz` answers 503 while requests are still served.
     draining: AtomicBool,
+    /// Callbacks in flight (`limits.maxConcurrent`); one without a permit is shed.
+    callback_slots: tokio::sync::Semaphore,
+    /// Bytes of bodies held (`limits.bodyBudget`).
+    body_budget: tokio::sync::Semaphore,
 }
 
 impl App {
@@ -121,13 +129,16 @@ pub enum StartError {
     /// The after-event spool cannot be opened.
     #[error(transparent)]
     Spool(#[from] SpoolError),
+    /// The listener's TLS files cannot be used.
+    #[error("listener TLS (tls.cert, tls.key): {0}")]
+    Tls(#[from] openim_common::tls::TlsError),
 }
 
 impl StartError {
     /// Whether the configuration is at fault (the binary exits with status 2): a target or TLS
     /// setting that cannot be used, not a disk or network failure.
     pub fn is_config(&self) -> bool {
-        matches!(self, Self::PolicyTarget(_))
+        matches!(self, Self::PolicyTarget(_) | Self::Tls(_))
     }
 }
 
@@ -136,6 +147,10 @@ impl StartError {
 pub struct Shim {
     app: Arc<App>,
     delivery: Delivery,
+    /// The listener's TLS configuration, rebuilt when its files change.
+    tls: Option<Arc<openim_common::tls::Reloading<rustls::ServerConfig>>>,
+    /// Where the operators' endpoints are served, when not with the callbacks.
+    admin: Option<TcpListener>,
 }
 
 impl Shim {
@@ -145,6 +160,19 @@ impl Shim {
         // First: metric handles made before the recorder is installed record nothing.
         let metrics = telemetry::prometheus();
         let policy = PolicyClient::new(&settings.policy).await?;
+        let tls = match &settings.tls {
+            Some((cert, key)) => {
+                let files = openim_common::tls::ServerFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_ca: None,
+                };
+                Some(Arc::new(
+                    files.watch(server::ALPN, settings.tls_reload).await?,
+                ))
+            }
+            None => None,
+        };
         let callbacks: HashMap<_, _> = COMMANDS
             .iter()
             .map(|c| (c.name, PerCallback::new(c, settings.callback(c))))
@@ -169,6 +197,7 @@ impl Shim {
             },
         )
         .await?;
+        let limits = settings.limits;
         let app = Arc::new(App {
             policy,
             after,
@@ -176,8 +205,25 @@ impl Shim {
             callbacks,
             metrics,
             draining: AtomicBool::new(false),
+            callback_slots: tokio::sync::Semaphore::new(limits.max_concurrent),
+            body_budget: tokio::sync::Semaphore::new(
+                limits.body_budget.min(tokio::sync::Semaphore::MAX_PERMITS),
+            ),
         });
-        Ok(Self { app, delivery })
+        Ok(Self {
+            app,
+            delivery,
+            tls,
+            admin: None,
+        })
+    }
+
+    /// Serves `/metrics`, `/readyz`, `/healthz` and `/policyz` on `listener` (plain HTTP, no
+    /// caller authentication: keep it off the network callers reach) instead of the callback
+    /// listener.
+    pub fn with_admin(mut self, listener: TcpListener) -> Self {
+        self.admin = Some(listener);
+        self
     }
 
     /// The HTTP router, for serving on a listener of one's own or for in-memory requests
@@ -201,14 +247,31 @@ impl Shim {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let Self { app, delivery } = self;
+        let Self {
+            app,
+            delivery,
+            tls,
+            admin,
+        } = self;
         let stop = app.settings.shutdown;
         let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(listener, routes::router(app.clone()))
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .into_future();
+        let router = match admin {
+            Some(admin) => {
+                let admin_router = routes::admin_router(app.clone());
+                // Ends with the process; it answers through the whole stop (readiness 503).
+                let served = axum::serve(admin, admin_router).into_future();
+                tokio::spawn(async move {
+                    if let Err(e) = served.await {
+                        tracing::error!(error = %e, "admin listener failed");
+                    }
+                });
+                routes::callbacks_router(app.clone())
+            }
+            None => routes::router(app.clone()),
+        };
+        let server = server::run(listener, router, tls, app.settings.limits, async {
+            let _ = stopped.await;
+        });
         let mut server = tokio::spawn(server);
         let served = tokio::select! {
             served = &mut server => Some(served),

@@ -75,9 +75,16 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         None
     };
 
-    let shim = openim_shim::Shim::start(settings.clone())
+    let mut shim = openim_shim::Shim::start(settings.clone())
         .await
         .context("cannot start")?;
+    if let Some(admin) = loaded.admin_listen {
+        let listener = TcpListener::bind(admin)
+            .await
+            .with_context(|| format!("cannot listen on {admin} (admin.listen)"))?;
+        tracing::info!(addr = %listener.local_addr()?, "operators' endpoints (admin.listen)");
+        shim = shim.with_admin(listener);
+    }
     let listener = TcpListener::bind(loaded.listen)
         .await
         .with_context(|| format!("cannot listen on {}", loaded.listen))?;
