@@ -60,12 +60,12 @@ pub(crate) fn check(
         }
     }
     if let Some(secret) = &auth.path_secret {
+        // `/s/<secret>/<command>` (OpenIM v3.4.2+), or `/s/<secret>?command=` (v3.0-v3.4.0).
         let given = parts
             .uri
             .path()
             .strip_prefix("/s/")
-            .and_then(|rest| rest.split_once('/'))
-            .map(|(given, _)| given)
+            .map(|rest| rest.split('/').next().unwrap_or_default())
             .unwrap_or_default();
         if !bool::from(given.as_bytes().ct_eq(secret.0.as_bytes())) {
             return Err(Refused::PathSecret);
@@ -87,6 +87,15 @@ pub(crate) fn check(
         }
     }
     Ok(())
+}
+
+/// `path` without its `/s/<secret>` prefix, for routing and logs (which must not show the
+/// secret).
+pub(crate) fn strip_secret(path: &str) -> &str {
+    match path.strip_prefix("/s/") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => path,
+    }
 }
 
 /// The credentials of `Bearer <token>` (the scheme is case-insensitive).
@@ -121,6 +130,15 @@ mod tests {
         let bearer = ("authorization", "Bearer tok-0123456789abcdef");
         let good = format!("/s/{secret}/callbackExample/callbackBeforeSendSingleMsgCommand");
         assert_eq!(check(&auth, &parts(&good, &[bearer]), peer), Ok(()));
+        // OpenIM v3.0-v3.4.0: `{url}?command=X`.
+        let old = format!("/s/{secret}?command=callbackBeforeSendSingleMsgCommand");
+        assert_eq!(check(&auth, &parts(&old, &[bearer]), peer), Ok(()));
+        assert_eq!(
+            strip_secret(&good),
+            "/callbackExample/callbackBeforeSendSingleMsgCommand"
+        );
+        assert_eq!(strip_secret(&format!("/s/{secret}")), "/");
+        assert_eq!(strip_secret("/openim/x"), "/openim/x");
         let lower = ("authorization", "bearer tok-0123456789abcdef");
         assert_eq!(check(&auth, &parts(&good, &[lower]), peer), Ok(()));
         for (path, headers, peer, want) in [
@@ -137,7 +155,7 @@ mod tests {
                 Refused::PathSecret,
             ),
             (
-                "/s/0123456789abcdef",
+                "/s//0123456789abcdef",
                 vec![bearer],
                 peer,
                 Refused::PathSecret,

@@ -197,7 +197,11 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let path = parts.uri.path();
+    // Without the secret prefix: routing and logs never see it.
+    let path = match &app.settings.auth.path_secret {
+        Some(_) => auth::strip_secret(parts.uri.path()),
+        None => parts.uri.path(),
+    };
     let from_uri = openim::command_from_uri(path, parts.uri.query(), commands::is_known)
         .and_then(commands::lookup);
 
