@@ -356,6 +356,20 @@ impl Reloader {
         ) {
             needs_restart.push("maxBody/refuseCode/shutdown/readyRequiresPolicy");
         }
+        // Read when the listener starts; the TLS files themselves reload on their own.
+        if (
+            &settings.auth,
+            settings.limits,
+            &settings.tls,
+            settings.tls_reload,
+        ) != (
+            &running.auth,
+            running.limits,
+            &running.tls,
+            running.tls_reload,
+        ) {
+            needs_restart.push("auth/limits/tls");
+        }
         needs_restart
     }
 }
