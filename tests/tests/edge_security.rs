@@ -630,3 +630,34 @@ async fn the_policy_serves_reflection_only_when_asked() {
         policy.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_body_that_would_go_over_the_body_budget_is_shed() {
+    let mut policy = ScriptedPolicy::spawn(Script::default(), false).await;
+    let shim = refusing_shim(&policy.server, "limits: {bodyBudget: 1MiB}\n").await;
+    // One caller holds 800 KiB of the budget: it declared them and sends half.
+    let mut holder = TcpStream::connect(shim.addr).await.unwrap();
+    let head = format!(
+        "POST /{SINGLE} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        800 << 10
+    );
+    holder.write_all(head.as_bytes()).await.unwrap();
+    holder.write_all(&vec![b' '; 400 << 10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Another 800 KiB body does not fit: shed at once, before the policy is asked.
+    let big = format!("{{\"sendID\":\"1\",\"pad\":\"{}\"}}", "x".repeat(800 << 10));
+    let started = Instant::now();
+    let r = post(shim.addr, &format!("/{SINGLE}"), big.as_bytes(), None).await;
+    assert!(failed_because(&meaning(&r.json()), "shed"), "{}", r.text());
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // A small one still fits.
+    let r = post(shim.addr, &format!("/{SINGLE}"), b"{}", None).await;
+    assert!(!failed_because(&meaning(&r.json()), "shed"), "{}", r.text());
+    // Once the holder leaves, the budget is back.
+    drop(holder);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = post(shim.addr, &format!("/{SINGLE}"), big.as_bytes(), None).await;
+    assert!(!failed_because(&meaning(&r.json()), "shed"), "{}", r.text());
+    let _ = calls(&mut policy);
+    shim.stop().await;
+}
