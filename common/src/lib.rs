@@ -1,9 +1,10 @@
 //! Process plumbing shared by the `openim-shim` and `openim-policy` binaries: logging setup,
-//! the shutdown signal, the units (durations, byte sizes) of flags and config files, and the
-//! keyed hash that replaces user and group IDs in kept records ([`pseudonym`]).
+//! the shutdown signal, the units (durations, byte sizes) of flags and config files, TLS files,
+//! and the keyed hash that replaces user and group IDs in kept records ([`pseudonym`]).
 
 pub mod pseudonym;
 pub mod telemetry;
+pub mod tls;
 pub mod units;
 
 pub use units::{ByteSize, Duration, parse_duration};

@@ -6,6 +6,10 @@
 //! (`openim_policy_audit_dropped_total`), never waited for. The writer thread appends lines
 //! through a buffer, flushes whenever the channel is empty, and rotates by size: `audit.jsonl`
 //! becomes `audit.jsonl.1`, `.1` becomes `.2`, ... up to `keepFiles`.
+//!
+//! With `idKeyFile`, user and group IDs are written as keyed hashes (HMAC-SHA256, truncated to
+//! 128 bits): lines about the same user still join, but a reader without the key cannot tell who
+//! it is, nor test a guess (a plain hash of a short numeric ID would fall to a dictionary).
 
 use std::{
     borrow::Cow,
@@ -21,6 +25,7 @@ use std::{
 };
 
 use metrics::Counter;
+use openim_common::pseudonym::{MIN_KEY_BYTES, Pseudonymizer};
 use serde::{Serialize, Serializer};
 
 use crate::rules::{AuditContent, AuditSpec, RulesError};
@@ -53,6 +58,10 @@ pub(crate) struct AuditLog {
     base_dir: PathBuf,
     dropped: AtomicU64,
     dropped_counter: Counter,
+    /// Keyed hashes of IDs (`idKeyFile`); none: IDs in clear. The shim's capture
+    /// (`capture.hashKey`) uses the same function: the same key gives the same pseudonyms, so
+    /// audit lines and captured callbacks still join.
+    id_key: Option<Pseudonymizer>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -84,8 +93,22 @@ impl AuditLog {
             spec.keep_files.unwrap_or(DEFAULT_KEEP_FILES),
         )
         .map_err(|source| RulesError::Read { path, source })?;
+        let id_key = match &spec.id_key_file {
+            Some(key) => Some(read_id_key(&base_dir.join(key))?),
+            None => None,
+        };
         let queue = spec.queue_size.map_or(DEFAULT_QUEUE, |n| n.get() as usize);
-        Ok(Arc::new(Self::start(spec.clone(), base_dir, file, queue)))
+        let mut log = Self::start(spec.clone(), base_dir, file, queue);
+        log.id_key = id_key;
+        Ok(Arc::new(log))
+    }
+
+    /// `id` as the log writes it: in clear, or its keyed hash (an empty ID stays empty).
+    pub(crate) fn id<'a>(&self, id: &'a str) -> Cow<'a, str> {
+        match &self.id_key {
+            Some(key) => Cow::Owned(key.hash(id)),
+            None => Cow::Borrowed(id),
+        }
     }
 
     /// Starts a writer thread writing to `sink`.
@@ -101,6 +124,7 @@ impl AuditLog {
             base_dir: base_dir.to_owned(),
             dropped: AtomicU64::new(0),
             dropped_counter: metrics::counter!("openim_policy_audit_dropped_total"),
+            id_key: None,
         }
     }
 
@@ -144,6 +168,26 @@ impl AuditLog {
             let _ = rx.recv();
         }
     }
+}
+
+/// The HMAC key in the file at `path` (surrounding whitespace ignored).
+fn read_id_key(path: &Path) -> Result<Pseudonymizer, RulesError> {
+    let bytes = std::fs::read(path).map_err(|source| RulesError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let key = bytes.trim_ascii();
+    Pseudonymizer::new(key).map_err(|_| RulesError::Invalid {
+        path: None,
+        line: None,
+        key: "audit.idKeyFile".into(),
+        message: format!(
+            "{}: the key has {} bytes, at least {MIN_KEY_BYTES} are needed \
+             (e.g. `openssl rand -hex 32`)",
+            path.display(),
+            key.len()
+        ),
+    })
 }
 
 /// The writer thread: until every sender is gone.
@@ -292,15 +336,15 @@ pub(crate) struct Record<'a> {
 /// The message part of an audit line.
 #[derive(Debug, Serialize)]
 pub(crate) struct MessageFields<'a> {
-    /// Sender.
+    /// Sender (in clear, or its keyed hash: see [`AuditLog::id`]).
     #[serde(rename = "sendID")]
-    pub(crate) send_id: &'a str,
+    pub(crate) send_id: Cow<'a, str>,
     /// Receiver (one-to-one chats).
     #[serde(rename = "recvID")]
-    pub(crate) recv_id: &'a str,
+    pub(crate) recv_id: Cow<'a, str>,
     /// Group (group chats).
     #[serde(rename = "groupID")]
-    pub(crate) group_id: &'a str,
+    pub(crate) group_id: Cow<'a, str>,
     /// Session type number.
     #[serde(rename = "sessionType")]
     pub(crate) session_type: i32,
@@ -343,9 +387,9 @@ mod tests {
             rule: None,
             operation_id: Some("op-1"),
             message: Some(MessageFields {
-                send_id: "u1",
-                recv_id: "u2",
-                group_id: "",
+                send_id: Cow::Borrowed("u1"),
+                recv_id: Cow::Borrowed("u2"),
+                group_id: Cow::Borrowed(""),
                 session_type: 1,
                 content_type: 101,
                 client_msg_id: "c",
@@ -371,6 +415,38 @@ mod tests {
             line,
             r#"{"time":"1970-01-01T00:00:00.000Z","event":"sent","command":"afterSendSingleMsg","outcome":"continue","operationID":"op-1","sendID":"u1","recvID":"u2","groupID":"","sessionType":1,"contentType":101,"clientMsgID":"c","serverMsgID":"s","contentBytes":17,"content":"{\"content\":\"hi\"}"}"#
         );
+    }
+
+    #[test]
+    fn with_an_id_key_ids_are_keyed_hashes_that_still_join() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec("audit.jsonl");
+        let clear = AuditLog::open(&s, dir.path(), None).unwrap();
+        assert_eq!(clear.id("4826475913"), "4826475913");
+        std::fs::write(dir.path().join("id.key"), "0123456789abcdef0123\n").unwrap();
+        s.id_key_file = Some("id.key".into());
+        let log = AuditLog::open(&s, dir.path(), None).unwrap();
+        let hashed = log.id("4826475913");
+        assert!(
+            hashed.starts_with("h:") && hashed.len() == 2 + 32,
+            "{hashed}"
+        );
+        assert!(!hashed.contains("4826475913"));
+        assert_eq!(log.id("4826475913"), hashed, "the same user must join");
+        assert_ne!(log.id("4826475914"), hashed);
+        assert_eq!(log.id(""), "", "no ID stays no ID");
+        // Another key, another hash: a reader cannot test guesses without the key.
+        std::fs::write(dir.path().join("other.key"), "fedcba9876543210fedc").unwrap();
+        s.id_key_file = Some("other.key".into());
+        let other = AuditLog::open(&s, dir.path(), None).unwrap();
+        assert_ne!(other.id("4826475913"), hashed);
+        // A short key is refused, naming the setting.
+        std::fs::write(dir.path().join("short.key"), "abc").unwrap();
+        s.id_key_file = Some("short.key".into());
+        let e = AuditLog::open(&s, dir.path(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("audit.idKeyFile") && e.contains("16"), "{e}");
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! - [`service`]: the gRPC services over an engine.
 //! - [`exporter`]: Prometheus metrics over HTTP; `stats` (private): the counters.
 //! - `audit` (private): the audit log writer.
-//! - [`serve`]: the server with `grpc.health.v1` and server reflection (v1 and v1alpha).
+//! - [`serve`]: the server with `grpc.health.v1` and server reflection (v1 and v1alpha, behind
+//!   [`Policy::with_reflection`]); [`tls`]: its TLS listener.
 
 mod audit;
 pub mod content;
@@ -21,6 +22,7 @@ pub mod live;
 pub mod rules;
 pub mod service;
 mod stats;
+pub mod tls;
 
 use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
@@ -43,7 +45,11 @@ use service::PolicyService;
 
 /// Largest request accepted (the shim accepts OpenIM bodies up to 4 MiB by default, and their
 /// protobuf form is no larger).
-const MAX_MESSAGE_BYTES: usize = 16 << 20;
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+
+/// Default bound on calls in flight per connection: far above what a shim's connection carries
+/// (its deadlines are short), low enough that one client cannot queue unbounded work.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 1024;
 
 /// Default interval between two looks at the rules files.
 pub const DEFAULT_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
@@ -58,6 +64,14 @@ pub struct Policy {
     live: Option<Arc<LiveRules>>,
     reload_interval: Duration,
     stop: Stop,
+    /// TLS on TCP listeners (with client certificates required if it has a client CA).
+    tls: Option<Arc<openim_common::tls::Reloading<rustls::ServerConfig>>>,
+    /// Server reflection served.
+    reflection: bool,
+    /// Calls in flight per connection, at most (HTTP/2 concurrent streams).
+    max_concurrent_streams: u32,
+    /// Largest request message.
+    max_message_bytes: usize,
 }
 
 /// How the server stops when its shutdown future completes: NOT_SERVING to health watchers
@@ -113,6 +127,10 @@ impl Policy {
             live: Some(live),
             reload_interval: DEFAULT_RELOAD_INTERVAL,
             stop: Stop::default(),
+            tls: None,
+            reflection: true,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_message_bytes: MAX_MESSAGE_BYTES,
         }
     }
 
@@ -123,12 +141,39 @@ impl Policy {
             live: None,
             reload_interval: DEFAULT_RELOAD_INTERVAL,
             stop: Stop::default(),
+            tls: None,
+            reflection: true,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_message_bytes: MAX_MESSAGE_BYTES,
         }
     }
 
     /// Looks at the rules files for changes every `interval` (default 5 s).
     pub fn with_reload_interval(mut self, interval: Duration) -> Self {
         self.reload_interval = interval;
+        self
+    }
+
+    /// Serves TLS on TCP listeners with `config` (rebuilt when its files change; see
+    /// [`openim_common::tls::ServerFiles::watch`], whose client CA makes client certificates
+    /// required). Unix sockets stay plaintext: the file's permissions guard them.
+    pub fn with_tls(mut self, config: openim_common::tls::Reloading<rustls::ServerConfig>) -> Self {
+        self.tls = Some(Arc::new(config));
+        self
+    }
+
+    /// Whether to serve server reflection (on by default here, as in the try-out mode; the
+    /// binary turns it on with `--reflection` only): it tells any client the whole contract.
+    pub fn with_reflection(mut self, on: bool) -> Self {
+        self.reflection = on;
+        self
+    }
+
+    /// Bounds on what a client may send: calls in flight per connection, and the largest
+    /// request message.
+    pub fn with_limits(mut self, max_concurrent_streams: u32, max_message_bytes: usize) -> Self {
+        self.max_concurrent_streams = max_concurrent_streams;
+        self.max_message_bytes = max_message_bytes;
         self
     }
 
@@ -272,15 +317,26 @@ pub async fn serve(
 
     // v1 for grpcurl and current clients, v1alpha for the clients (Python's among them) that
     // still ask for it.
-    let reflection_v1 = reflection().build_v1().map_err(std::io::Error::other)?;
-    let reflection_v1alpha = reflection()
-        .build_v1alpha()
-        .map_err(std::io::Error::other)?;
+    let (reflection_v1, reflection_v1alpha) = if policy.reflection {
+        (
+            Some(reflection().build_v1().map_err(std::io::Error::other)?),
+            Some(
+                reflection()
+                    .build_v1alpha()
+                    .map_err(std::io::Error::other)?,
+            ),
+        )
+    } else {
+        (None, None)
+    };
 
     tracing::info!(addr = %listener.local_addr()?,
         rules = ?policy.live.as_ref().map(|l| l.path()),
+        tls = policy.tls.is_some(), reflection = policy.reflection,
         ready = policy.is_ready(), "openim-policy ready");
+    let max = policy.max_message_bytes;
     let router = Server::builder()
+        .max_concurrent_streams(Some(policy.max_concurrent_streams))
         .trace_fn(|req| {
             tracing::info_span!(
                 "rpc",
@@ -293,29 +349,26 @@ pub async fn serve(
             )
         })
         .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(
-            MessageServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
-        )
-        .add_service(
-            PushServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
-        )
-        .add_service(
-            UserServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
-        )
-        .add_service(
-            FriendServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
-        )
-        .add_service(GroupServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES));
+        .add_optional_service(reflection_v1)
+        .add_optional_service(reflection_v1alpha)
+        .add_service(MessageServiceServer::new(service.clone()).max_decoding_message_size(max))
+        .add_service(PushServiceServer::new(service.clone()).max_decoding_message_size(max))
+        .add_service(UserServiceServer::new(service.clone()).max_decoding_message_size(max))
+        .add_service(FriendServiceServer::new(service.clone()).max_decoding_message_size(max))
+        .add_service(GroupServiceServer::new(service).max_decoding_message_size(max));
     let served = async {
-        match listener {
-            Listener::Tcp(l) => {
+        match (listener, &policy.tls) {
+            (Listener::Tcp(l), Some(tls)) => {
+                router
+                    .serve_with_incoming_shutdown(tls::incoming(l, tls.clone()), shutdown)
+                    .await
+            }
+            (Listener::Tcp(l), None) => {
                 router
                     .serve_with_incoming_shutdown(TcpListenerStream::new(l), shutdown)
                     .await
             }
-            Listener::Unix(l, _file) => {
+            (Listener::Unix(l, _file), _) => {
                 router
                     .serve_with_incoming_shutdown(UnixListenerStream::new(l), shutdown)
                     .await

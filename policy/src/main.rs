@@ -55,6 +55,33 @@ struct Args {
           value_parser = parse_duration)]
     shutdown_timeout: Duration,
 
+    /// Serve TLS with this certificate chain (PEM, leaf first); needs --tls-key. The files are
+    /// looked at every --reload-interval and a change applies to new connections.
+    #[arg(long, env = "OPENIM_POLICY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "OPENIM_POLICY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Require client certificates signed by these CAs (PEM): mutual TLS. Needs --tls-cert.
+    #[arg(long, env = "OPENIM_POLICY_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+
+    /// Serve gRPC server reflection (v1 and v1alpha) for grpcurl and similar tools. Off by
+    /// default: it describes the whole contract to anyone who can connect.
+    #[arg(long, env = "OPENIM_POLICY_REFLECTION")]
+    reflection: bool,
+
+    /// Calls in flight per connection, at most (HTTP/2 concurrent streams).
+    #[arg(long, env = "OPENIM_POLICY_MAX_CONCURRENT_STREAMS",
+          default_value_t = openim_policy::DEFAULT_MAX_CONCURRENT_STREAMS)]
+    max_concurrent_streams: u32,
+
+    /// Largest request message, e.g. 16MiB.
+    #[arg(long, env = "OPENIM_POLICY_MAX_MESSAGE", default_value = "16MiB")]
+    max_message: openim_common::ByteSize,
+
     /// Log format (the level is set with `RUST_LOG`, default `info`).
     #[arg(long, env = "OPENIM_POLICY_LOG_FORMAT", value_enum,
           default_value_t = telemetry::LogFormat::Text)]
@@ -79,11 +106,18 @@ async fn main() -> ExitCode {
             // The cause chain on one line, no backtrace whatever RUST_BACKTRACE says: a rules
             // file with a typo is the user's to fix, not a crash to debug.
             eprintln!("openim-policy: {e:#}");
-            let usage = e.chain().any(|c| c.is::<openim_policy::RulesError>());
+            let usage = e
+                .chain()
+                .any(|c| c.is::<openim_policy::RulesError>() || c.is::<UsageError>());
             ExitCode::from(if usage { EXIT_USAGE } else { 1 })
         }
     }
 }
+
+/// A setting that cannot be used (unreadable TLS files): exit status 2, as for a bad flag.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid TLS settings: {0}")]
+struct UsageError(openim_common::tls::TlsError);
 
 /// A duration, or 0 for none.
 fn parse_duration_or_zero(s: &str) -> Result<Duration, String> {
@@ -121,7 +155,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
     .with_stop(Stop {
         drain_delay: args.drain_delay,
         timeout: args.shutdown_timeout,
-    });
+    })
+    .with_reflection(args.reflection)
+    .with_limits(
+        args.max_concurrent_streams,
+        usize::try_from(args.max_message.0).unwrap_or(usize::MAX),
+    );
+    let policy = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let files = openim_common::tls::ServerFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: args.tls_client_ca.clone(),
+            };
+            let config = files
+                .watch(openim_policy::tls::ALPN, args.reload_interval)
+                .await
+                .map_err(UsageError)?;
+            policy.with_tls(config)
+        }
+        _ => policy,
+    };
     if args.rules.is_none() {
         // Without rules there is nothing to reload, but SIGHUP must not end the process.
         let mut hangups = openim_common::Hangups::listen();

@@ -31,7 +31,7 @@ pub use sources::{Args, Tool};
 
 use crate::{
     commands::{COMMANDS, Command, Kind},
-    policy_client::{ClientSettings, DiscoverySettings, EndpointSettings, SERVICES},
+    policy_client::{ClientSettings, DiscoverySettings, EndpointSettings, PolicyTls, SERVICES},
 };
 
 /// Default listen address: the port of OpenIM's sample `webhooks.yml` URL.
@@ -106,6 +106,14 @@ pub struct Settings {
     pub capture: CaptureSettings,
     /// The shadow policy.
     pub shadow: ShadowSettings,
+    /// Who may call the shim.
+    pub auth: AuthSettings,
+    /// Bounds on connections, requests and the memory they hold.
+    pub limits: LimitSettings,
+    /// TLS on the callback listener: the certificate chain and key files (`None`: plain HTTP).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// How often TLS files (the listener's, the policy link's) are looked at for changes.
+    pub tls_reload: Duration,
 }
 
 /// Recording callbacks to JSON lines files (`crate::capture`), for `openim-shim replay`.
@@ -161,6 +169,47 @@ impl Default for CaptureSettings {
     }
 }
 
+/// A secret setting: compared in constant time, never printed (not even in `Debug`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Who may call the shim; every check that is set must pass. All off by default: OpenIM open
+/// source signs nothing, so these are what can be configured on its side (its `url`) or on a
+/// proxy in front.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// Callbacks must be POSTed under `/s/<secret>/` (OpenIM's `url` carries it).
+    pub path_secret: Option<Secret>,
+    /// Callbacks must carry this token in `token_header` (`Bearer <token>` in `Authorization`).
+    pub token: Option<Secret>,
+    /// The header of the token, lower case: `authorization` takes `Bearer <token>`, any other
+    /// the token alone.
+    pub token_header: String,
+    /// Callers must come from these networks (empty: from anywhere).
+    pub allow: Vec<ipnet::IpNet>,
+    /// Proxies whose `X-Forwarded-For` is believed: the caller is then the address before the
+    /// last of these in the chain.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            path_secret: None,
+            token: None,
+            token_header: "authorization".into(),
+            allow: Vec::new(),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
 /// A second policy asked about copies of before-callbacks, whose answers are only compared
 /// (`crate::shadow`).
 #[derive(Debug, Clone, PartialEq)]
@@ -188,6 +237,49 @@ impl Default for ShadowSettings {
             commands: Vec::new(),
             concurrency: 64,
             disagreement_sample: 0.1,
+        }
+    }
+}
+
+impl AuthSettings {
+    /// Whether any check is set.
+    pub fn any(&self) -> bool {
+        self.path_secret.is_some() || self.token.is_some() || !self.allow.is_empty()
+    }
+}
+
+/// Bounds on what callers may hold; a slow or abusive caller must not hold memory,
+/// connections, or the shim's stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitSettings {
+    /// A request's head must arrive within this, counted from when the connection is ready for
+    /// it (so it is also how long a kept-alive connection may wait for its next request).
+    pub header_timeout: Duration,
+    /// A request's body must arrive within this; then a before-callback gets its `onError`.
+    pub body_timeout: Duration,
+    /// A connection that moves no byte either way for this long is closed (a stalled TLS
+    /// handshake, body or reader).
+    pub idle_timeout: Duration,
+    /// Open connections, at most; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Callbacks in flight, at most; more are shed at once: their `onError` (cause `shed`).
+    pub max_concurrent: usize,
+    /// Bytes of request bodies held in memory by all requests together, at most; a body that
+    /// would go over is shed.
+    pub body_budget: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            // Under the common 1,024 open-file limit, with room for the spool, the policy's
+            // connections and the admin listener.
+            max_connections: 768,
+            max_concurrent: 1024,
+            body_budget: 64 << 20,
         }
     }
 }
@@ -340,6 +432,10 @@ impl Default for Settings {
             ready_requires_policy: false,
             capture: CaptureSettings::default(),
             shadow: ShadowSettings::default(),
+            auth: AuthSettings::default(),
+            limits: LimitSettings::default(),
+            tls: None,
+            tls_reload: Duration::from_secs(10),
         }
     }
 }
@@ -411,6 +507,9 @@ pub struct Loaded {
     pub settings: Settings,
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Address of the operators' endpoints (`/metrics`, `/readyz`, `/healthz`, `/policyz`), when
+    /// not the callbacks'.
+    pub admin_listen: Option<SocketAddr>,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things to log that do not stop the shim.
@@ -437,9 +536,25 @@ impl Args {
         let mut base = Settings::default();
         base.spool.dir = Some(DEFAULT_SPOOL_DIR.into());
         let l = Layers(&layers);
+        let settings = Settings::resolve(&layers, &base)?;
+        let listen = l.or(|c| c.listen, DEFAULT_LISTEN);
+        let any_https = settings
+            .policy
+            .targets
+            .iter()
+            .chain(settings.policy.services.values().flatten())
+            .any(|t| t.starts_with("https://"));
+        if settings.policy.tls.is_some() && !any_https {
+            warnings.push(
+                "policy.tlsCa is set but no policy target is https://: the policy link is not \
+                 encrypted"
+                    .into(),
+            );
+        }
         Ok(Loaded {
-            settings: Settings::resolve(&layers, &base)?,
-            listen: l.or(|c| c.listen, DEFAULT_LISTEN),
+            settings,
+            listen,
+            admin_listen: l.or(|c| c.admin.listen.map(Some), None),
             log_format: l.or(|c| c.log_format, LogFormat::Text),
             warnings,
         })
@@ -501,6 +616,14 @@ impl Settings {
             ready_requires_policy: l.or(|c| c.ready_requires_policy, b.ready_requires_policy),
             capture: l.capture(&b.capture)?,
             shadow: l.shadow(&b.shadow)?,
+            auth: l.auth(&b.auth),
+            limits: l.limits(&b.limits),
+            tls: l.pair(
+                ("tls.cert", |c| c.tls.cert.clone()),
+                ("tls.key", |c| c.tls.key.clone()),
+                b.tls.clone(),
+            )?,
+            tls_reload: l.or(|c| c.tls.reload_interval, b.tls_reload),
         })
     }
 
@@ -526,7 +649,73 @@ fn default_consumer() -> String {
 /// The sources of settings, highest precedence first: flags, environment variables, the file.
 struct Layers<'a>(&'a [Layer]);
 
+/// A setting read from a layer's config.
+type Get<T> = fn(&file::Config) -> Option<T>;
+
 impl Layers<'_> {
+    /// Two settings that go together (a certificate and its key): both or neither.
+    fn pair(
+        &self,
+        (a_key, a): (&str, Get<PathBuf>),
+        (b_key, b): (&str, Get<PathBuf>),
+        base: Option<(PathBuf, PathBuf)>,
+    ) -> Result<Option<(PathBuf, PathBuf)>, ConfigError> {
+        match (self.or(a, None::<PathBuf>), self.or(b, None)) {
+            (Some(a), Some(b)) => Ok(Some((a, b))),
+            (None, None) => Ok(base),
+            (Some(_), None) => Err(ConfigError::new(
+                b_key,
+                format!("missing: {a_key} is set"),
+                None,
+            )),
+            (None, Some(_)) => Err(ConfigError::new(
+                a_key,
+                format!("missing: {b_key} is set"),
+                None,
+            )),
+        }
+    }
+
+    /// Who may call, over `b`.
+    fn auth(&self, b: &AuthSettings) -> AuthSettings {
+        let secret = |s: Option<String>| s.map(Secret);
+        AuthSettings {
+            path_secret: self.or(
+                |c| secret(c.auth.path_secret.clone()).map(Some),
+                b.path_secret.clone(),
+            ),
+            token: self.or(|c| secret(c.auth.token.clone()).map(Some), b.token.clone()),
+            token_header: self.or(
+                |c| c.auth.token_header.as_ref().map(|h| h.to_ascii_lowercase()),
+                b.token_header.clone(),
+            ),
+            allow: self.or(|c| c.auth.allow.clone().map(|n| n.0), b.allow.clone()),
+            trusted_proxies: self.or(
+                |c| c.auth.trusted_proxies.clone().map(|n| n.0),
+                b.trusted_proxies.clone(),
+            ),
+        }
+    }
+
+    /// The limits, over `b`.
+    fn limits(&self, b: &LimitSettings) -> LimitSettings {
+        let l = &|c: &file::Config| c.limits.clone();
+        LimitSettings {
+            header_timeout: self.or(|c| l(c).header_timeout, b.header_timeout),
+            body_timeout: self.or(|c| l(c).body_timeout, b.body_timeout),
+            idle_timeout: self.or(|c| l(c).idle_timeout, b.idle_timeout),
+            max_connections: self.or(|c| l(c).max_connections.map(|n| n.get()), b.max_connections),
+            max_concurrent: self.or(|c| l(c).max_concurrent.map(|n| n.get()), b.max_concurrent),
+            body_budget: self.or(
+                |c| {
+                    l(c).body_budget
+                        .map(|s| usize::try_from(s.0).unwrap_or(usize::MAX))
+                },
+                b.body_budget,
+            ),
+        }
+    }
+
     /// The value of the highest source that sets it, or `base`.
     fn or<T: Into<U>, U>(&self, get: impl Fn(&file::Config) -> Option<T>, base: U) -> U {
         let set = self.0.iter().find_map(|l| get(&l.shim));
@@ -608,8 +797,52 @@ impl Layers<'_> {
             return Err(ConfigError::new("policy.services", message, None));
         }
         let e = &b.endpoint;
+        let identity = self.pair(
+            ("policy.tlsCert", |c| c.policy.tls_cert.clone()),
+            ("policy.tlsKey", |c| c.policy.tls_key.clone()),
+            b.tls.as_ref().and_then(|t| t.files.identity.clone()),
+        )?;
+        let ca = self.or(
+            |c| c.policy.tls_ca.clone().map(Some),
+            b.tls.as_ref().map(|t| t.files.ca.clone()),
+        );
+        let server_name = self.or(
+            |c| c.policy.tls_server_name.clone().map(Some),
+            b.tls.as_ref().and_then(|t| t.server_name.clone()),
+        );
+        let tls = match ca {
+            Some(ca) => Some(PolicyTls {
+                files: openim_common::tls::ClientFiles { ca, identity },
+                server_name,
+                reload: self.or(
+                    |c| c.tls.reload_interval,
+                    b.tls.as_ref().map_or(Duration::from_secs(10), |t| t.reload),
+                ),
+            }),
+            None if identity.is_some() || server_name.is_some() => {
+                let message = "missing: policy.tlsCert, policy.tlsKey and policy.tlsServerName \
+                               need the CA of the policy's certificate";
+                return Err(ConfigError::new("policy.tlsCa", message, None));
+            }
+            None => None,
+        };
+        let targets = self.or(|c| targets(c.policy.targets.clone()), b.targets.clone());
+        let all = targets
+            .iter()
+            .chain(services.values().flat_map(|t| t.0.iter()));
+        if tls.is_none()
+            && let Some(https) = all.into_iter().find(|t| t.starts_with("https://"))
+        {
+            let message = format!(
+                "{https} says TLS, and TLS to the policy needs policy.tlsCa (the CA that signed \
+                 the policy's certificate; with policy.tlsCert and policy.tlsKey for mutual TLS): \
+                 refusing to start rather than send in plaintext"
+            );
+            return Err(ConfigError::new("policy.targets", message, None));
+        }
         Ok(ClientSettings {
-            targets: self.or(|c| targets(c.policy.targets.clone()), b.targets.clone()),
+            tls,
+            targets,
             services: if services.is_empty() {
                 b.services.clone()
             } else {

@@ -18,10 +18,13 @@
 //! - [`compare`]: how two replies to the same callback differ. Pure.
 //! - [`replay`]: `openim-shim replay`: captured callbacks sent to another policy, a diff report.
 //! - [`routes`]: the HTTP router: callbacks, health, readiness, metrics.
+//! - `server` (private): the listener's connection loop: timeouts, connection cap, TLS.
+//! - `auth` (private): caller authentication (path secret, token, allow-list).
 //! - [`config`]: command line, config file, environment overrides, per-callback settings.
 //! - [`telemetry`]: the Prometheus metrics recorder.
 
 pub mod after;
+mod auth;
 pub mod callbacks;
 pub mod capture;
 pub mod commands;
@@ -34,6 +37,7 @@ pub mod policy_client;
 pub mod replay;
 mod rescue;
 pub mod routes;
+mod server;
 mod shadow;
 pub mod telemetry;
 
@@ -113,6 +117,10 @@ pub struct App {
     metrics: PrometheusHandle,
     /// Set when the shim is stopping: `/readyz` answers 503 while requests are still served.
     draining: AtomicBool,
+    /// Callbacks in flight (`limits.maxConcurrent`); one without a permit is shed.
+    callback_slots: tokio::sync::Semaphore,
+    /// Bytes of bodies held (`limits.bodyBudget`).
+    body_budget: tokio::sync::Semaphore,
 }
 
 impl App {
@@ -139,6 +147,17 @@ pub enum StartError {
     /// The capture directory cannot be used.
     #[error("capture.dir: {0}")]
     Capture(#[source] std::io::Error),
+    /// The listener's TLS files cannot be used.
+    #[error("listener TLS (tls.cert, tls.key): {0}")]
+    Tls(#[from] openim_common::tls::TlsError),
+}
+
+impl StartError {
+    /// Whether the configuration is at fault (the binary exits with status 2): a target or TLS
+    /// setting that cannot be used, not a disk or network failure.
+    pub fn is_config(&self) -> bool {
+        matches!(self, Self::PolicyTarget(_) | Self::Tls(_))
+    }
 }
 
 /// A shim ready to serve: its spool is open and delivering.
@@ -146,6 +165,10 @@ pub enum StartError {
 pub struct Shim {
     app: Arc<App>,
     delivery: Delivery,
+    /// The listener's TLS configuration, rebuilt when its files change.
+    tls: Option<Arc<openim_common::tls::Reloading<rustls::ServerConfig>>>,
+    /// Where the operators' endpoints are served, when not with the callbacks.
+    admin: Option<TcpListener>,
 }
 
 impl Shim {
@@ -154,7 +177,20 @@ impl Shim {
     pub async fn start(settings: Settings) -> Result<Self, StartError> {
         // First: metric handles made before the recorder is installed record nothing.
         let metrics = telemetry::prometheus();
-        let policy = PolicyClient::new(&settings.policy)?;
+        let policy = PolicyClient::new(&settings.policy).await?;
+        let tls = match &settings.tls {
+            Some((cert, key)) => {
+                let files = openim_common::tls::ServerFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_ca: None,
+                };
+                Some(Arc::new(
+                    files.watch(server::ALPN, settings.tls_reload).await?,
+                ))
+            }
+            None => None,
+        };
         let capture = Capture::start(&settings.capture)
             .await
             .map_err(StartError::Capture)?;
@@ -163,7 +199,8 @@ impl Shim {
             &settings.policy,
             settings.refuse_err_code,
             capture.clone(),
-        )?;
+        )
+        .await?;
         let callbacks: HashMap<_, _> = COMMANDS
             .iter()
             .map(|c| (c.name, PerCallback::new(c, settings.callback(c))))
@@ -188,6 +225,7 @@ impl Shim {
             },
         )
         .await?;
+        let limits = settings.limits;
         let app = Arc::new(App {
             policy,
             after,
@@ -198,8 +236,25 @@ impl Shim {
             callbacks,
             metrics,
             draining: AtomicBool::new(false),
+            callback_slots: tokio::sync::Semaphore::new(limits.max_concurrent),
+            body_budget: tokio::sync::Semaphore::new(
+                limits.body_budget.min(tokio::sync::Semaphore::MAX_PERMITS),
+            ),
         });
-        Ok(Self { app, delivery })
+        Ok(Self {
+            app,
+            delivery,
+            tls,
+            admin: None,
+        })
+    }
+
+    /// Serves `/metrics`, `/readyz`, `/healthz` and `/policyz` on `listener` (plain HTTP, no
+    /// caller authentication: keep it off the network callers reach) instead of the callback
+    /// listener.
+    pub fn with_admin(mut self, listener: TcpListener) -> Self {
+        self.admin = Some(listener);
+        self
     }
 
     /// The HTTP router, for serving on a listener of one's own or for in-memory requests
@@ -223,14 +278,31 @@ impl Shim {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let Self { app, delivery } = self;
+        let Self {
+            app,
+            delivery,
+            tls,
+            admin,
+        } = self;
         let stop = app.settings.shutdown;
         let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(listener, routes::router(app.clone()))
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .into_future();
+        let router = match admin {
+            Some(admin) => {
+                let admin_router = routes::admin_router(app.clone());
+                // Ends with the process; it answers through the whole stop (readiness 503).
+                let served = axum::serve(admin, admin_router).into_future();
+                tokio::spawn(async move {
+                    if let Err(e) = served.await {
+                        tracing::error!(error = %e, "admin listener failed");
+                    }
+                });
+                routes::callbacks_router(app.clone())
+            }
+            None => routes::router(app.clone()),
+        };
+        let server = server::run(listener, router, tls, app.settings.limits, async {
+            let _ = stopped.await;
+        });
         let mut server = tokio::spawn(server);
         let served = tokio::select! {
             served = &mut server => Some(served),
@@ -330,6 +402,20 @@ impl Reloader {
             running.ready_requires_policy,
         ) {
             needs_restart.push("maxBody/refuseCode/shutdown/readyRequiresPolicy");
+        }
+        // Read when the listener starts; the TLS files themselves reload on their own.
+        if (
+            &settings.auth,
+            settings.limits,
+            &settings.tls,
+            settings.tls_reload,
+        ) != (
+            &running.auth,
+            running.limits,
+            &running.tls,
+            running.tls_reload,
+        ) {
+            needs_restart.push("auth/limits/tls");
         }
         needs_restart
     }

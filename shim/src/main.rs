@@ -31,7 +31,11 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The cause chain on one line, no backtrace: a bad setting is the user's to fix.
-            let usage = e.chain().any(|c| c.is::<ConfigError>());
+            let usage = e.chain().any(|c| {
+                c.is::<ConfigError>()
+                    || c.downcast_ref::<openim_shim::StartError>()
+                        .is_some_and(openim_shim::StartError::is_config)
+            });
             if usage {
                 eprintln!("openim-shim: invalid configuration: {e:#}");
             } else {
@@ -88,6 +92,13 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
+    if !loaded.listen.ip().is_loopback() && !loaded.settings.auth.any() {
+        tracing::warn!(
+            listen = %loaded.listen,
+            "no caller authentication (auth.pathSecret, auth.token, auth.allow): anyone who can \
+             reach this port can post forged callbacks; see the README's Security section"
+        );
+    }
     let first = shutdown_signal();
     let shutdown = async move {
         first.await;
@@ -110,9 +121,16 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         None
     };
 
-    let shim = openim_shim::Shim::start(settings.clone())
+    let mut shim = openim_shim::Shim::start(settings.clone())
         .await
         .context("cannot start")?;
+    if let Some(admin) = loaded.admin_listen {
+        let listener = TcpListener::bind(admin)
+            .await
+            .with_context(|| format!("cannot listen on {admin} (admin.listen)"))?;
+        tracing::info!(addr = %listener.local_addr()?, "operators' endpoints (admin.listen)");
+        shim = shim.with_admin(listener);
+    }
     let listener = TcpListener::bind(loaded.listen)
         .await
         .with_context(|| format!("cannot listen on {}", loaded.listen))?;

@@ -86,6 +86,9 @@ pub enum Cause {
     Body,
     /// The shim itself failed (a panic in its handler): a bug, answered like a failure.
     Panic,
+    /// Not served, to stay within a limit (`limits.maxConcurrent`, `limits.bodyBudget`): the
+    /// shim is overloaded, and answers at once rather than late.
+    Shed,
 }
 
 impl Cause {
@@ -98,6 +101,7 @@ impl Cause {
             Self::Malformed => "malformed",
             Self::Body => "body",
             Self::Panic => "panic",
+            Self::Shed => "shed",
         }
     }
 

@@ -35,6 +35,10 @@ pub(crate) fn rescue(
     // The command and operation ID are in the request's span, so not repeated in each line.
     let callback = app.callback(call.command);
     if call.command.kind == Kind::After {
+        if cause == Cause::Shed {
+            tracing::warn!(%error, "after-event shed: acknowledged to OpenIM, dropped");
+            return proceed.because(Outcome::Dropped);
+        }
         tracing::warn!(%cause, %error,
             "after-event not delivered: acknowledged to OpenIM, counted as malformed");
         return proceed.because(Outcome::Malformed);

@@ -3,27 +3,36 @@
 //! listed, not required), `GET /policyz` (the policy has a usable endpoint) and `GET /metrics`
 //! (Prometheus text format).
 //!
-//! Whatever happens (unknown command, unreadable or malformed body, policy down, even a panic),
-//! OpenIM gets HTTP 200 and a valid reply in its JSON format: OpenIM fails the user's operation
-//! on any reply it cannot decode.
+//! Whatever happens (unknown command, unreadable or malformed body, policy down, overload, even
+//! a panic), OpenIM gets HTTP 200 and a valid reply in its JSON format: OpenIM fails the user's
+//! operation on any reply it cannot decode. The one exception is a caller that fails the
+//! configured authentication (`auth`): 401 or 403, since it is not OpenIM (or a misconfigured
+//! one, which should fail loudly).
+//!
+//! Overload is answered at once, not queued: past `limits.maxConcurrent` callbacks in flight, or
+//! when a body would take the bodies held over `limits.bodyBudget`, the callback gets its
+//! failure mode (cause `shed`), which OpenIM gets well within its own timeout.
 
-use std::{any::Any, sync::Arc, time::Instant};
+use std::{any::Any, net::SocketAddr, sync::Arc, time::Instant};
 
 use axum::{
     Router,
-    body::to_bytes,
-    extract::{Request, State},
-    http::{HeaderValue, Method, StatusCode, header::CONTENT_TYPE},
+    extract::{ConnectInfo, Request, State},
+    http::{
+        HeaderValue, Method, StatusCode,
+        header::{CONTENT_LENGTH, CONTENT_TYPE},
+    },
     response::{IntoResponse, Response},
     routing::get,
 };
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use metrics::counter;
+use tokio::sync::SemaphorePermit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
 use crate::{
-    App,
+    App, auth,
     callbacks::Verdict,
     commands,
     dispatch::{self, Call},
@@ -33,16 +42,33 @@ use crate::{
     rescue::rescue,
 };
 
-/// The shim's router.
+/// The shim's router: callbacks and the operators' endpoints.
 pub fn router(app: Arc<App>) -> Router {
+    admin_routes()
+        .fallback(callback)
+        .with_state(app)
+        .layer(CatchPanicLayer::custom(on_panic))
+}
+
+/// The callbacks only (`admin.listen` set: the operators' endpoints are elsewhere).
+pub fn callbacks_router(app: Arc<App>) -> Router {
+    Router::new()
+        .fallback(callback)
+        .with_state(app)
+        .layer(CatchPanicLayer::custom(on_panic))
+}
+
+/// The operators' endpoints only, for `admin.listen`.
+pub fn admin_router(app: Arc<App>) -> Router {
+    admin_routes().with_state(app)
+}
+
+fn admin_routes() -> Router<Arc<App>> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/policyz", get(policyz))
         .route("/metrics", get(metrics))
-        .fallback(callback)
-        .with_state(app)
-        .layer(CatchPanicLayer::custom(on_panic))
 }
 
 /// Liveness: the process serves HTTP.
@@ -149,6 +175,16 @@ fn on_panic(err: Box<dyn Any + Send + 'static>) -> Response {
 async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    if let Err(refused) = auth::check(&app.settings.auth, &parts, peer) {
+        // Neither the path (it may hold a wrong secret) nor the token are logged.
+        tracing::warn!(peer = ?peer, reason = refused.as_str(), "caller refused");
+        counter!("openim_shim_refused_callers_total", "reason" => refused.as_str()).increment(1);
+        return (refused.status(), "caller not allowed\n").into_response();
+    }
     if parts.method != Method::POST {
         // OpenIM only POSTs; a continue body keeps even a redirected request harmless.
         return json_reply(
@@ -162,11 +198,38 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let path = parts.uri.path();
+    // Without the secret prefix: routing and logs never see it.
+    let path = match &app.settings.auth.path_secret {
+        Some(_) => auth::strip_secret(parts.uri.path()),
+        None => parts.uri.path(),
+    };
     let from_uri = openim::command_from_uri(path, parts.uri.query(), commands::is_known)
         .and_then(commands::lookup);
 
-    let body = to_bytes(body, app.settings.max_body_bytes).await;
+    // Shed at once, before reading the body, when the shim is full.
+    let slot = app.callback_slots.try_acquire();
+    let body = match slot {
+        Ok(_) => {
+            let declared = parts
+                .headers
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            let limit = app.settings.limits.body_timeout;
+            match tokio::time::timeout(limit, read_body(&app, body, declared)).await {
+                Ok(read) => read,
+                Err(_) => Err(BodyFailure::Body(format!(
+                    "body not received within limits.bodyTimeout ({limit:?})"
+                ))),
+            }
+        }
+        Err(_) => Err(BodyFailure::Shed(
+            "limits.maxConcurrent callbacks in flight",
+        )),
+    };
+    let (body, _held) = match body {
+        Ok((body, held)) => (Ok(body), held),
+        Err(e) => (Err(e), None),
+    };
     let routed = from_uri.or_else(|| {
         let body = body.as_ref().ok()?;
         commands::lookup(&openim::command_from_body(body)?)
@@ -191,7 +254,7 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
                 call.body = body;
                 dispatch::serve(&app, &mut call).await
             }
-            Err(e) => rescue(&app, &mut call, Cause::Body, &e, Verdict::proceed()),
+            Err(e) => rescue(&app, &mut call, e.cause(), &e, Verdict::proceed()),
         }
     }
     .instrument(span)
@@ -204,6 +267,82 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
         capture.offer(&call, &verdict);
     }
     json_reply(StatusCode::OK, verdict.body)
+}
+
+/// Why a body was not read.
+#[derive(Debug)]
+enum BodyFailure {
+    /// Unreadable: too large, cut, or too slow.
+    Body(String),
+    /// Not read, to stay within a limit.
+    Shed(&'static str),
+}
+
+impl BodyFailure {
+    fn cause(&self) -> Cause {
+        match self {
+            Self::Body(_) => Cause::Body,
+            Self::Shed(_) => Cause::Shed,
+        }
+    }
+}
+
+impl std::fmt::Display for BodyFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Body(e) => f.write_str(e),
+            Self::Shed(limit) => write!(f, "shed: {limit}"),
+        }
+    }
+}
+
+/// Reads a body of at most `maxBody` bytes, holding its bytes in the shared budget
+/// (`limits.bodyBudget`) until the returned permit is dropped: the declared length up front
+/// (fails fast), what arrives beyond it as it arrives.
+async fn read_body<'a>(
+    app: &'a App,
+    mut body: axum::body::Body,
+    declared: Option<u64>,
+) -> Result<(Bytes, Option<SemaphorePermit<'a>>), BodyFailure> {
+    use http_body_util::BodyExt as _;
+    let max = app.settings.max_body_bytes;
+    let too_large = || BodyFailure::Body(format!("body larger than maxBody ({max} bytes)"));
+    let shed = || BodyFailure::Shed("limits.bodyBudget bytes of bodies held");
+    let declared = match declared {
+        Some(n) if n > max as u64 => return Err(too_large()),
+        Some(n) => n as usize,
+        None => 0,
+    };
+    let reserve = |n: usize| {
+        let n = u32::try_from(n).map_err(|_| shed())?;
+        app.body_budget.try_acquire_many(n).map_err(|_| shed())
+    };
+    let mut held = match declared {
+        0 => None,
+        n => Some(reserve(n)?),
+    };
+    let mut reserved = declared;
+    let mut buf = BytesMut::with_capacity(declared);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyFailure::Body(format!("cannot read the body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let len = buf.len() + data.len();
+        if len > max {
+            return Err(too_large());
+        }
+        if len > reserved {
+            let more = reserve(len - reserved)?;
+            reserved = len;
+            match &mut held {
+                Some(h) => h.merge(more),
+                None => held = Some(more),
+            }
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok((buf.freeze(), held))
 }
 
 /// A command the shim does not serve (a future OpenIM's, or a wrong URL): answered continue,

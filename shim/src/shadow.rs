@@ -47,7 +47,7 @@ pub(crate) struct Shadow {
 impl Shadow {
     /// The shadow of `settings`, reached like the primary (`primary`'s connection settings),
     /// if it has targets.
-    pub(crate) fn start(
+    pub(crate) async fn start(
         settings: &ShadowSettings,
         primary: &ClientSettings,
         refuse_err_code: i32,
@@ -60,7 +60,8 @@ impl Shadow {
             targets: settings.targets.clone(),
             services: Default::default(),
             ..primary.clone()
-        })?;
+        })
+        .await?;
         tracing::info!(targets = ?settings.targets, sample = settings.sample,
             timeout = ?settings.timeout, "shadow policy: before-callbacks are copied to it");
         Ok(Some(Arc::new(Self {

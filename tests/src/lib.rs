@@ -10,6 +10,7 @@
 //! policies in other languages run as child processes ([`child_policy`]), and the generator of
 //! `docs/reference.md` ([`reference`]).
 
+pub mod certs;
 pub mod child_policy;
 pub mod conformance;
 pub mod content_cases;

@@ -58,13 +58,6 @@ pub async fn send(
     operation_id: Option<&str>,
 ) -> HttpReply {
     let stream = TcpStream::connect(addr).await.expect("connect to shim");
-    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
-        // Go writes canonical (title-case) header names: `Operationid`, `Content-Type`.
-        .title_case_headers(true)
-        .handshake(TokioIo::new(stream))
-        .await
-        .expect("HTTP handshake");
-    tokio::spawn(conn);
     let mut req = Request::builder()
         .method(method)
         .uri(path_and_query)
@@ -78,6 +71,22 @@ pub async fn send(
     let req = req
         .body(Full::new(Bytes::copy_from_slice(body)))
         .expect("request");
+    exchange(stream, req).await
+}
+
+/// Sends `req` on `io` (a TCP or TLS stream), as OpenIM's Go client writes it, and reads the
+/// reply.
+pub async fn exchange<IO>(io: IO, req: Request<Full<Bytes>>) -> HttpReply
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        // Go writes canonical (title-case) header names: `Operationid`, `Content-Type`.
+        .title_case_headers(true)
+        .handshake(TokioIo::new(io))
+        .await
+        .expect("HTTP handshake");
+    tokio::spawn(conn);
     let resp = sender.send_request(req).await.expect("send request");
     let status = resp.status();
     let content_type = resp

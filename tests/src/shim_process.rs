@@ -125,6 +125,11 @@ impl ShimProcess {
             .expect("wait")
     }
 
+    /// Its process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -356,7 +356,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let items = Arc::new(load_mix(&args.mix, args.grpc)?);
     let sender = if args.grpc {
-        Sender::Grpc(PolicyClient::new(&ClientSettings::to(&args.target))?)
+        Sender::Grpc(PolicyClient::new(&ClientSettings::to(&args.target)).await?)
     } else {
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(1024)

@@ -508,6 +508,11 @@ pub struct AuditSpec {
     /// Lines waiting to be written at most; more are dropped and counted (default 10000).
     #[serde(default)]
     pub queue_size: Option<NonZeroU32>,
+    /// A file holding a secret key (at least 16 bytes): user and group IDs are then written as
+    /// keyed hashes (`h:` and 32 hex digits of HMAC-SHA256, as `openim_common::pseudonym`), which still join lines of the
+    /// same user but no longer name them. Relative to the rules file.
+    #[serde(default)]
+    pub id_key_file: Option<PathBuf>,
 }
 
 /// What the audit log writes of a message's content.

@@ -66,6 +66,14 @@ pub(crate) struct Config {
     pub(crate) capture: Capture,
     /// The shadow policy.
     pub(crate) shadow: Shadow,
+    /// TLS on the callback listener.
+    pub(crate) tls: Tls,
+    /// Who may call.
+    pub(crate) auth: Auth,
+    /// Bounds on what callers may hold.
+    pub(crate) limits: Limits,
+    /// The operators' endpoints.
+    pub(crate) admin: Admin,
 }
 
 /// A callback's settings: the `default` and `before` sections, and a before-callback's own.
@@ -127,6 +135,100 @@ pub(crate) struct Policy {
     pub(crate) eject_time: Option<Duration>,
     pub(crate) max_eject_time: Option<Duration>,
     pub(crate) max_reply: Option<ByteSize>,
+    #[serde(deserialize_with = "non_empty_path")]
+    pub(crate) tls_ca: Option<PathBuf>,
+    #[serde(deserialize_with = "non_empty_path")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    #[serde(deserialize_with = "non_empty_path")]
+    pub(crate) tls_key: Option<PathBuf>,
+    pub(crate) tls_server_name: Option<String>,
+}
+
+/// The `tls` section: the callback listener's certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Tls {
+    #[serde(deserialize_with = "non_empty_path")]
+    pub(crate) cert: Option<PathBuf>,
+    #[serde(deserialize_with = "non_empty_path")]
+    pub(crate) key: Option<PathBuf>,
+    pub(crate) reload_interval: Option<Duration>,
+}
+
+/// The `auth` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Auth {
+    #[serde(deserialize_with = "secret")]
+    pub(crate) path_secret: Option<String>,
+    #[serde(deserialize_with = "secret")]
+    pub(crate) token: Option<String>,
+    pub(crate) token_header: Option<String>,
+    pub(crate) allow: Option<Cidrs>,
+    pub(crate) trusted_proxies: Option<Cidrs>,
+}
+
+/// The `limits` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Limits {
+    pub(crate) header_timeout: Option<Duration>,
+    pub(crate) body_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) max_connections: Option<NonZeroUsize>,
+    pub(crate) max_concurrent: Option<NonZeroUsize>,
+    pub(crate) body_budget: Option<ByteSize>,
+}
+
+/// The `admin` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Admin {
+    pub(crate) listen: Option<SocketAddr>,
+}
+
+/// Networks: a list, or one string of comma-separated networks; `10.0.0.0/8`, or an address
+/// alone for just that address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cidrs(pub(crate) Vec<ipnet::IpNet>);
+
+impl<'de> Deserialize<'de> for Cidrs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            One(String),
+            Many(Vec<String>),
+        }
+        let list = match Written::deserialize(d)? {
+            Written::One(s) => s.split(',').map(|t| t.trim().to_owned()).collect(),
+            Written::Many(l) => l,
+        };
+        let parse = |t: &str| {
+            t.parse::<ipnet::IpNet>()
+                .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    de::Error::custom(format!(
+                        "{t:?} is not a network (10.0.0.0/8) nor an address"
+                    ))
+                })
+        };
+        let nets = list.iter().filter(|t| !t.is_empty()).map(|t| parse(t));
+        Ok(Self(nets.collect::<Result<_, _>>()?))
+    }
+}
+
+/// A secret compared with what callers send: long enough not to be guessed.
+fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(s) if s.len() < 16 => Err(de::Error::custom(
+            "too short: use at least 16 characters (e.g. `openssl rand -hex 16`)",
+        )),
+        Some(s) if !s.bytes().all(|b| b.is_ascii_graphic() && b != b'/') => Err(de::Error::custom(
+            "printable ASCII without spaces or `/` only",
+        )),
+        s => Ok(s),
+    }
 }
 
 /// Policy targets: a list, or one string of comma-separated targets (as `--policy` takes them).

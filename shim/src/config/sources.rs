@@ -43,6 +43,7 @@ pub const FLAGS: &[Flag] = &[
     Flag { long: "spool-dir", key: "spool.dir", value: "DIR", default: DEFAULT_SPOOL_DIR, help: "Directory of the after-event spool (created if missing): after-events wait there until the policy has them, across policy outages and shim restarts" },
     Flag { long: "spool-backend", key: "spool.backend", value: "local|redis", default: "local", help: "Where after-events wait: local (a file in --spool-dir, this process's own) or redis (a stream every shim of a fleet shares; the local spool is the fallback while Redis is unreachable)" },
     Flag { long: "redis-url", key: "redis.url", value: "URL", default: super::DEFAULT_REDIS_URL, help: "Redis of --spool-backend redis: redis://[user:password@]host:port[/db], rediss:// for TLS" },
+    Flag { long: "admin-listen", key: "admin.listen", value: "ADDR", default: "none", help: "Address for /metrics, /readyz, /healthz and /policyz, which then leave the callback port" },
     Flag { long: "log-format", key: "logFormat", value: "text|json", default: "text", help: "Log format (the level is set with RUST_LOG, default info)" },
 ];
 

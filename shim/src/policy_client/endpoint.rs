@@ -4,6 +4,9 @@
 //! failures, ejection); and the RPCs it answered UNIMPLEMENTED recently.
 //!
 //! State is in atomics so that the request path reads it without locks.
+//!
+//! An endpoint of an `https://` target speaks TLS (rustls, ALPN `h2`) with the configuration of
+//! the moment it connects: rotated files apply from the next connection.
 
 use std::{
     fmt,
@@ -31,6 +34,22 @@ use super::grpc;
 
 /// What one consecutive failure adds to an endpoint's load, in calls.
 const FAILURE_PENALTY: usize = 8;
+
+/// TLS to the policy's endpoints: the client configuration (rebuilt when its files change) and
+/// the name their certificates must have.
+pub(crate) struct ClientTls {
+    pub(crate) config: openim_common::tls::Reloading<rustls::ClientConfig>,
+    /// `None`: the target's host (its name, or its IP address).
+    pub(crate) server_name: Option<rustls::pki_types::ServerName<'static>>,
+}
+
+impl fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
 
 /// An HTTP/2 connection to an endpoint: the handle requests are sent through.
 pub(crate) type Conn = http2::SendRequest<Full<Bytes>>;
@@ -159,6 +178,8 @@ pub(crate) struct Endpoint {
     pub(crate) address: Address,
     /// `:authority` of requests: the host name (or address) and port of the target.
     pub(crate) authority: Authority,
+    /// TLS, for an `https://` target.
+    tls: Option<Arc<ClientTls>>,
     settings: EndpointSettings,
     conn: ArcSwapOption<Conn>,
     state: AtomicU8,
@@ -184,6 +205,7 @@ impl Endpoint {
     pub(crate) fn new(
         address: Address,
         authority: Authority,
+        tls: Option<Arc<ClientTls>>,
         pool: &'static str,
         settings: EndpointSettings,
         clock: Instant,
@@ -192,6 +214,7 @@ impl Endpoint {
         Self {
             address,
             authority,
+            tls,
             settings,
             conn: ArcSwapOption::empty(),
             state: AtomicU8::new(ConnState::Connecting as u8),
@@ -213,6 +236,11 @@ impl Endpoint {
     /// in flight on it are done.
     pub(crate) fn retire(&self) {
         self.retired.send_replace(true);
+    }
+
+    /// The `:scheme` of its requests.
+    pub(crate) fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     fn now_ms(&self) -> u64 {
@@ -455,6 +483,14 @@ impl Endpoint {
                 Address::Tcp(addr) => {
                     let stream = tokio::net::TcpStream::connect(addr).await?;
                     stream.set_nodelay(true)?;
+                    if let Some(tls) = &self.tls {
+                        let stream = self.tls_handshake(tls, stream).await?;
+                        let (conn, connection) = builder
+                            .handshake(TokioIo::new(stream))
+                            .await
+                            .map_err(std::io::Error::other)?;
+                        return Ok((conn, Box::pin(connection) as _));
+                    }
                     let (conn, connection) = builder
                         .handshake(TokioIo::new(stream))
                         .await
@@ -481,6 +517,43 @@ impl Endpoint {
             })?
     }
 
+    /// The TLS handshake on `stream`: the policy's certificate must be signed by the CA and name
+    /// the server name (or the target's host); a failure is a failed connection attempt (the
+    /// endpoint stays unusable, calls get the failure mode, counted `unavailable`).
+    async fn tls_handshake(
+        &self,
+        tls: &ClientTls,
+        stream: tokio::net::TcpStream,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+        use rustls::pki_types::ServerName;
+        let name = match &tls.server_name {
+            Some(name) => name.clone(),
+            None => {
+                let host = self.authority.host();
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                ServerName::try_from(host.to_owned()).map_err(|e| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{host}: {e}"))
+                })?
+            }
+        };
+        let connector = tokio_rustls::TlsConnector::from(tls.config.current());
+        let stream = connector.connect(name, stream).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("TLS handshake with the policy failed: {e}"),
+            )
+        })?;
+        // gRPC needs HTTP/2: a server that picked nothing still gets HTTP/2 (tonic's does not
+        // announce ALPN without its TLS feature), one that picked another protocol is refused.
+        match stream.get_ref().1.alpn_protocol() {
+            None | Some(b"h2") => Ok(stream),
+            Some(other) => Err(std::io::Error::other(format!(
+                "the policy offered {:?} over TLS, not h2",
+                String::from_utf8_lossy(other)
+            ))),
+        }
+    }
+
     /// Follows the endpoint's `grpc.health.v1` status (server `""`) on `conn` until the stream
     /// ends. A policy without health checking (UNIMPLEMENTED) counts as serving.
     async fn watch_health(self: Arc<Self>, mut conn: Conn, changed: Arc<Notify>) {
@@ -497,6 +570,7 @@ impl Endpoint {
             service: String::new(),
         });
         let request = grpc::request(
+            self.scheme(),
             &self.authority,
             "/grpc.health.v1.Health/Watch",
             body,

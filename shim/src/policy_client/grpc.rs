@@ -48,6 +48,7 @@ fn put_prefix(buf: &mut BytesMut, len: usize) {
 /// `grpc-timeout`, and `metadata` (name, value) pairs whose values are valid header values (the
 /// others are skipped: a non-ASCII operation ID is still in the request's context).
 pub(crate) fn request<'a>(
+    scheme: &'static str,
     authority: &http::uri::Authority,
     path: &'static str,
     body: Bytes,
@@ -55,7 +56,7 @@ pub(crate) fn request<'a>(
     metadata: impl IntoIterator<Item = (&'static str, &'a str)>,
 ) -> Request<Full<Bytes>> {
     let uri = Uri::builder()
-        .scheme("http")
+        .scheme(scheme)
         .authority(authority.clone())
         .path_and_query(path)
         .build()
@@ -340,6 +341,7 @@ mod tests {
     fn a_request_carries_the_deadline_and_valid_metadata_only() {
         let authority = "policy.local:50051".parse().unwrap();
         let r = request(
+            "http",
             &authority,
             "/openim.policy.v1.MessageService/BeforeSendSingleMsg",
             Bytes::new(),

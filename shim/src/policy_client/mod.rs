@@ -27,7 +27,7 @@ use tonic::{Code, Status};
 use discovery::Target;
 pub use discovery::{DiscoverySettings, TargetError};
 pub use endpoint::EndpointSettings;
-use endpoint::{ConnState, Health};
+use endpoint::{ClientTls, ConnState, Health};
 use pool::{Call, Pool};
 
 /// gRPC metadata key of OpenIM's operation ID.
@@ -107,6 +107,19 @@ pub struct ClientSettings {
     pub discovery: DiscoverySettings,
     /// Largest reply message read from the policy.
     pub max_reply_bytes: usize,
+    /// TLS for `https://` targets (required by them).
+    pub tls: Option<PolicyTls>,
+}
+
+/// TLS to the policy: whom to trust, who the shim is, and the name to check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyTls {
+    /// The CA file, and the client certificate and key files for mutual TLS.
+    pub files: openim_common::tls::ClientFiles,
+    /// The name the policy's certificate must have (and SNI); `None`: the target's host.
+    pub server_name: Option<String>,
+    /// How often the files are looked at for changes.
+    pub reload: std::time::Duration,
 }
 
 impl ClientSettings {
@@ -127,6 +140,7 @@ impl Default for ClientSettings {
             endpoint: EndpointSettings::default(),
             discovery: DiscoverySettings::default(),
             max_reply_bytes: 4 << 20,
+            tls: None,
         }
     }
 }
@@ -163,6 +177,7 @@ impl Group {
         name: String,
         targets: &[String],
         settings: &ClientSettings,
+        tls: Option<&Arc<ClientTls>>,
         stop: &watch::Receiver<bool>,
     ) -> Result<Self, TargetError> {
         if targets.is_empty() {
@@ -171,6 +186,24 @@ impl Group {
                 reason: format!("no policy target for {name}"),
             });
         }
+        // One group, one kind of link: its endpoints are interchangeable replicas.
+        let https = targets.iter().filter(|t| Target::is_tls(t)).count();
+        if https != 0 && https != targets.len() {
+            return Err(TargetError::Invalid {
+                target: targets.join(","),
+                reason: "mixes https:// and plaintext targets for the same services".into(),
+            });
+        }
+        let tls = match (https != 0, tls) {
+            (true, Some(tls)) => Some(tls.clone()),
+            (true, None) => {
+                return Err(TargetError::Tls(format!(
+                    "{} says TLS, and no TLS is configured (policy.tlsCa)",
+                    targets[0]
+                )));
+            }
+            (false, _) => None,
+        };
         let targets = targets
             .iter()
             .map(|t| Target::parse(t))
@@ -180,6 +213,7 @@ impl Group {
             Arc::new(Pool::new(
                 kind,
                 settings.endpoint.clone(),
+                tls.clone(),
                 settings.max_reply_bytes,
                 lost.clone(),
                 stop.clone(),
@@ -207,6 +241,28 @@ impl Group {
     }
 }
 
+/// The TLS client of `tls`: its files read, its server name checked.
+async fn client_tls(tls: &PolicyTls) -> Result<ClientTls, TargetError> {
+    const ALPN: &[&[u8]] = &[b"h2"];
+    let server_name = match &tls.server_name {
+        Some(name) => Some(
+            rustls::pki_types::ServerName::try_from(name.clone())
+                .map_err(|e| TargetError::Tls(format!("policy.tlsServerName {name:?}: {e}")))?,
+        ),
+        None => None,
+    };
+    let config = tls
+        .files
+        .clone()
+        .watch(ALPN, tls.reload)
+        .await
+        .map_err(|e| TargetError::Tls(e.to_string()))?;
+    Ok(ClientTls {
+        config,
+        server_name,
+    })
+}
+
 /// The pools, and the signal that stops their tasks when the last client handle goes.
 #[derive(Debug)]
 struct Inner {
@@ -231,13 +287,25 @@ pub struct PolicyClient {
 impl PolicyClient {
     /// A client for `settings`: fails on a target that is not a usable URL; connects in the
     /// background, so the shim starts (and answers OpenIM per its failure mode) while the
-    /// policy is down. Must be called inside the Tokio runtime.
-    pub fn new(settings: &ClientSettings) -> Result<Self, TargetError> {
+    /// policy is down. Reads the TLS files, if any (an unusable one is an error). Must be
+    /// called inside the Tokio runtime.
+    pub async fn new(settings: &ClientSettings) -> Result<Self, TargetError> {
+        let tls = match &settings.tls {
+            Some(tls) => Some(Arc::new(client_tls(tls).await?)),
+            None => None,
+        };
+        let tls = tls.as_ref();
         let (stop, stopped) = watch::channel(false);
-        let default = Group::start("default".to_owned(), &settings.targets, settings, &stopped)?;
+        let default = Group::start(
+            "default".to_owned(),
+            &settings.targets,
+            settings,
+            tls,
+            &stopped,
+        )?;
         let mut services = HashMap::new();
         for (service, targets) in &settings.services {
-            let group = Group::start(service.clone(), targets, settings, &stopped)?;
+            let group = Group::start(service.clone(), targets, settings, tls, &stopped)?;
             services.insert(service.clone(), group);
         }
         Ok(Self {

@@ -21,7 +21,7 @@ use tonic::{Code, Status};
 
 use super::{
     CallError,
-    endpoint::{Address, ConnState, Ended, Endpoint, EndpointSettings},
+    endpoint::{Address, ClientTls, ConnState, Ended, Endpoint, EndpointSettings},
     grpc,
 };
 
@@ -62,6 +62,8 @@ pub(crate) struct Pool {
     /// Notified when an endpoint lost its connection (the discovery may re-resolve).
     lost: Arc<Notify>,
     settings: EndpointSettings,
+    /// TLS of its endpoints (an `https://` group).
+    tls: Option<Arc<ClientTls>>,
     max_reply_bytes: usize,
     clock: Instant,
     stop: watch::Receiver<bool>,
@@ -71,11 +73,13 @@ impl Pool {
     pub(crate) fn new(
         name: &'static str,
         settings: EndpointSettings,
+        tls: Option<Arc<ClientTls>>,
         max_reply_bytes: usize,
         lost: Arc<Notify>,
         stop: watch::Receiver<bool>,
     ) -> Self {
         Self {
+            tls,
             name,
             endpoints: ArcSwap::from_pointee(Vec::new()),
             changed: Arc::new(Notify::new()),
@@ -112,6 +116,7 @@ impl Pool {
             let endpoint = Arc::new(Endpoint::new(
                 address.clone(),
                 authority.clone(),
+                self.tls.clone(),
                 self.name,
                 self.settings.clone(),
                 self.clock,
@@ -249,6 +254,7 @@ impl Pool {
             let remaining = deadline - now;
             let _in_flight = endpoint.start();
             let request = grpc::request(
+                endpoint.scheme(),
                 &endpoint.authority,
                 call.path,
                 call.body.clone(),

@@ -109,6 +109,7 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<Finished> {
         targets: targets.filter(|t| !t.is_empty()).collect(),
         ..ClientSettings::default()
     })
+    .await
     .context("--policy")?;
     let mut paths = Vec::new();
     for p in &args.capture {
