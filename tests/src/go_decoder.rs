@@ -63,21 +63,7 @@ impl GoVerdict {
 
 fn binary() -> &'static PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("go-decoder");
-        let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/go-decoder")
-            .join("go-decoder");
-        let status = Command::new("go")
-            .args(["build", "-o"])
-            .arg(&out)
-            .arg(".")
-            .current_dir(&src)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run `go` (install Go to run these tests): {e}"));
-        assert!(status.success(), "go build of tests/go-decoder failed");
-        out
-    })
+    BIN.get_or_init(|| crate::go_build("go-decoder"))
 }
 
 /// A reply to check: OpenIM's reply struct name, the reply body, and the request it answers.

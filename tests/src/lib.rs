@@ -48,6 +48,25 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// Builds the Go program in `tests/<name>` into `target/<name>/<name>` and returns its path.
+/// Panics if Go is missing (the README lists it) or the build fails.
+pub fn go_build(name: &str) -> PathBuf {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name);
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target")
+        .join(name)
+        .join(name);
+    let status = std::process::Command::new("go")
+        .args(["build", "-o"])
+        .arg(&out)
+        .arg(".")
+        .current_dir(&src)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run `go` (install Go to run these tests): {e}"));
+    assert!(status.success(), "go build of tests/{name} failed");
+    out
+}
+
 /// Path relative to the repository root.
 pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
