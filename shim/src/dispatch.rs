@@ -296,8 +296,12 @@ pub(crate) fn after<C: After>(app: &App, call: &mut Call) -> Verdict {
     let event = AfterEvent {
         command: call.command,
         wire_name: call.wire_name,
-        // Cloned, not taken: the capture records it too.
-        operation_id: call.operation_id.clone(),
+        // Taken (no allocation per event) unless the capture records it after the reply.
+        operation_id: if app.capture.is_some() {
+            call.operation_id.clone()
+        } else {
+            std::mem::take(&mut call.operation_id)
+        },
         idempotency_key: context.idempotency_key,
         payload: Bytes::from(payload),
     };
