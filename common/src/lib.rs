@@ -2,6 +2,7 @@
 //! the shutdown signal, the units (durations, byte sizes) of flags and config files, TLS files,
 //! and the keyed hash that replaces user and group IDs in kept records ([`pseudonym`]).
 
+pub mod otel;
 pub mod pseudonym;
 pub mod telemetry;
 pub mod tls;

@@ -86,13 +86,32 @@ impl AuditLog {
         {
             return Ok(p.clone());
         }
-        let path = base_dir.join(&spec.path);
-        let file = RotatingFile::open(
-            path.clone(),
-            spec.max_file_size.map_or(DEFAULT_MAX_FILE_SIZE, |s| s.0),
-            spec.keep_files.unwrap_or(DEFAULT_KEEP_FILES),
-        )
-        .map_err(|source| RulesError::Read { path, source })?;
+        let file = match &spec.path {
+            Some(path) => {
+                let path = base_dir.join(path);
+                Some(
+                    RotatingFile::open(
+                        path.clone(),
+                        spec.max_file_size.map_or(DEFAULT_MAX_FILE_SIZE, |s| s.0),
+                        spec.keep_files.unwrap_or(DEFAULT_KEEP_FILES),
+                    )
+                    .map_err(|source| RulesError::Read { path, source })?,
+                )
+            }
+            None if spec.stdout => None,
+            None => {
+                return Err(RulesError::Invalid {
+                    path: None,
+                    line: None,
+                    key: "audit".into(),
+                    message: "give the audit log a `path`, or `stdout: true`, or both".into(),
+                });
+            }
+        };
+        let file = Tee {
+            file,
+            stdout: spec.stdout.then(|| BufWriter::new(io::stdout())),
+        };
         let id_key = match &spec.id_key_file {
             Some(key) => Some(read_id_key(&base_dir.join(key))?),
             None => None,
@@ -133,9 +152,16 @@ impl AuditLog {
         self.spec.content
     }
 
-    /// Queues `record`, or drops it when the queue is full. Never blocks.
+    /// Queues `record`, or drops it when the queue is full. Never blocks. The line carries the
+    /// RPC's decision ID and trace ID (`crate::observe`), which join it with the policy's span.
     pub(crate) fn write(&self, record: &Record<'_>) {
-        let line = match serde_json::to_string(record) {
+        let ids = crate::observe::ids();
+        let line = Line {
+            record,
+            decision_id: ids.as_ref().map(|i| i.0.as_str()),
+            trace_id: ids.as_ref().and_then(|i| i.1.as_deref()),
+        };
+        let line = match serde_json::to_string(&line) {
             Ok(line) => line,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot serialise an audit record");
@@ -225,6 +251,30 @@ fn run(rx: &Receiver<Msg>, mut sink: impl Sink) {
     report(sink.flush());
 }
 
+/// Where an audit log's lines go: its file, standard output, or both.
+struct Tee {
+    file: Option<RotatingFile>,
+    stdout: Option<BufWriter<io::Stdout>>,
+}
+
+impl Sink for Tee {
+    fn write_line(&mut self, line: &str) -> io::Result<()> {
+        // Both are tried: a full disk must not silence standard output, nor the reverse.
+        let file = self.file.as_mut().map_or(Ok(()), |f| f.write_line(line));
+        let stdout = self.stdout.as_mut().map_or(Ok(()), |out| {
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")
+        });
+        file.and(stdout)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let file = self.file.as_mut().map_or(Ok(()), Sink::flush);
+        let stdout = self.stdout.as_mut().map_or(Ok(()), Write::flush);
+        file.and(stdout)
+    }
+}
+
 /// The audit file, rotated by size.
 struct RotatingFile {
     path: PathBuf,
@@ -303,6 +353,19 @@ impl Sink for RotatingFile {
 
 fn rfc3339<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&humantime::format_rfc3339_millis(*t))
+}
+
+/// A record as written: with the IDs of the RPC that made it.
+#[derive(Serialize)]
+struct Line<'a> {
+    #[serde(flatten)]
+    record: &'a Record<'a>,
+    /// Random, one per RPC: the `openim.decision_id` of the policy's span.
+    #[serde(rename = "decisionID", skip_serializing_if = "Option::is_none")]
+    decision_id: Option<&'a str>,
+    /// The W3C trace ID of the call (the shim's trace, or OpenIM's when it sent one).
+    #[serde(rename = "traceID", skip_serializing_if = "Option::is_none")]
+    trace_id: Option<&'a str>,
 }
 
 /// One audit line. Keys follow OpenIM's JSON (`sendID`, `serverMsgID`, ...).

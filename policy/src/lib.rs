@@ -19,6 +19,7 @@ pub mod engine;
 pub mod exporter;
 pub mod listen;
 pub mod live;
+mod observe;
 pub mod rules;
 pub mod service;
 mod stats;
@@ -337,6 +338,7 @@ pub async fn serve(
     let max = policy.max_message_bytes;
     let router = Server::builder()
         .max_concurrent_streams(Some(policy.max_concurrent_streams))
+        .layer(observe::ObserveLayer)
         .trace_fn(|req| {
             tracing::info_span!(
                 "rpc",

@@ -113,10 +113,12 @@ impl LiveRules {
         let engine = result?;
         tracing::info!(rules = %self.path.display(), summary = %engine.summary(), "rules loaded");
         let sources = engine.sources().to_vec();
+        let version = engine.version().map(str::to_owned);
         self.current.store(Some(Arc::new(engine)));
         *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = fingerprint(&sources);
         self.ready.send_replace(true);
         metrics::gauge!("openim_policy_rules_loaded").set(1.0);
+        rules_info(version.as_deref(), &sources);
         Ok(())
     }
 
@@ -228,6 +230,36 @@ impl Engine for LiveRules {
     fn shutdown(&self) {
         self.with(RuleEngine::shutdown, || ());
     }
+}
+
+/// Sets `openim_policy_rules_info{version, sha256}` to 1 for the rules now in force (0 for the
+/// previous set, whose series stays) and the time of this load. `sha256`: the first 16 hex
+/// digits of SHA-256 over the rules file and the word files it names, in order: two replicas
+/// with the same value decide alike whatever their `version` says.
+fn rules_info(version: Option<&str>, sources: &[PathBuf]) {
+    static PREVIOUS: Mutex<Option<(String, String)>> = Mutex::new(None);
+    let mut hash = hmac_sha256::Hash::new();
+    for source in sources {
+        // Unreadable now (moved since the load): hashed as empty, the version still tells.
+        hash.update(std::fs::read(source).unwrap_or_default());
+    }
+    let digest = hash.finalize();
+    let sha: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let version = version.unwrap_or("").to_owned();
+    let mut previous = PREVIOUS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((v, s)) = previous.take()
+        && (v != version || s != sha)
+    {
+        metrics::gauge!("openim_policy_rules_info", "version" => v, "sha256" => s).set(0.0);
+    }
+    metrics::gauge!("openim_policy_rules_info",
+        "version" => version.clone(), "sha256" => sha.clone())
+    .set(1.0);
+    *previous = Some((version, sha));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    metrics::gauge!("openim_policy_rules_last_reload_timestamp_seconds").set(now);
 }
 
 #[cfg(test)]

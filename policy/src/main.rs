@@ -129,6 +129,8 @@ fn parse_duration_or_zero(s: &str) -> Result<Duration, String> {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     telemetry::init(args.log_format);
+    // OTEL_* variables (off without an OTLP endpoint).
+    let traces = openim_common::otel::init("openim-policy")?;
     let shutdown = shutdown_signal();
 
     // Before the rules load: their counters bind to the recorder installed at that time.
@@ -190,5 +192,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     openim_policy::serve(listener, policy, shutdown).await?;
+    if let Some(traces) = traces {
+        // The spans still buffered; the SDK blocks while it flushes: off the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || traces.shutdown(Duration::from_secs(5))).await;
+    }
     Ok(())
 }

@@ -61,7 +61,7 @@ impl PolicyService {
 /// A required message field; the shim always sets them, other callers may not.
 fn required<'a, T>(field: &'a Option<T>, name: &str, rpc: Rpc) -> Result<&'a T, Status> {
     field.as_ref().ok_or_else(|| {
-        stats::decision(rpc, Outcome::Invalid);
+        stats::decision(rpc, Outcome::Malformed);
         Status::invalid_argument(format!("`{name}` is required"))
     })
 }

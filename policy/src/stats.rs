@@ -53,25 +53,26 @@ impl Rpc {
         Self::BeforeApplyJoinGroup,
     ];
 
-    /// The callback's name (OpenIM's config key).
+    /// The OpenIM command it serves: the `command` label of both services' metrics (see
+    /// `policy_proto::COMMANDS`, which a test checks this against).
     pub(crate) const fn label(self) -> &'static str {
         match self {
-            Self::BeforeSendSingleMsg => "beforeSendSingleMsg",
-            Self::BeforeSendGroupMsg => "beforeSendGroupMsg",
-            Self::BeforeMsgModify => "beforeMsgModify",
-            Self::AfterSendSingleMsg => "afterSendSingleMsg",
-            Self::AfterSendGroupMsg => "afterSendGroupMsg",
-            Self::BeforeOfflinePush => "beforeOfflinePush",
-            Self::BeforeUserRegister => "beforeUserRegister",
-            Self::BeforeUpdateUserInfo => "beforeUpdateUserInfo",
-            Self::BeforeUpdateUserInfoEx => "beforeUpdateUserInfoEx",
-            Self::BeforeAddFriend => "beforeAddFriend",
-            Self::BeforeSetFriendRemark => "beforeSetFriendRemark",
-            Self::BeforeCreateGroup => "beforeCreateGroup",
-            Self::BeforeSetGroupInfo => "beforeSetGroupInfo",
-            Self::BeforeSetGroupInfoEx => "beforeSetGroupInfoEx",
-            Self::BeforeSetGroupMemberInfo => "beforeSetGroupMemberInfo",
-            Self::BeforeApplyJoinGroup => "beforeApplyJoinGroup",
+            Self::BeforeSendSingleMsg => "callbackBeforeSendSingleMsgCommand",
+            Self::BeforeSendGroupMsg => "callbackBeforeSendGroupMsgCommand",
+            Self::BeforeMsgModify => "callbackBeforeMsgModifyCommand",
+            Self::AfterSendSingleMsg => "callbackAfterSendSingleMsgCommand",
+            Self::AfterSendGroupMsg => "callbackAfterSendGroupMsgCommand",
+            Self::BeforeOfflinePush => "callbackBeforeOfflinePushCommand",
+            Self::BeforeUserRegister => "callbackBeforeUserRegisterCommand",
+            Self::BeforeUpdateUserInfo => "callbackBeforeUpdateUserInfoCommand",
+            Self::BeforeUpdateUserInfoEx => "callbackBeforeUpdateUserInfoExCommand",
+            Self::BeforeAddFriend => "callbackBeforeAddFriendCommand",
+            Self::BeforeSetFriendRemark => "callbackBeforeSetFriendRemarkCommand",
+            Self::BeforeCreateGroup => "callbackBeforeCreateGroupCommand",
+            Self::BeforeSetGroupInfo => "callbackBeforeSetGroupInfoCommand",
+            Self::BeforeSetGroupInfoEx => "callbackBeforeSetGroupInfoExCommand",
+            Self::BeforeSetGroupMemberInfo => "callbackBeforeSetGroupMemberInfoCommand",
+            Self::BeforeApplyJoinGroup => "callbackBeforeJoinGroupCommand",
         }
     }
 }
@@ -86,7 +87,7 @@ pub(crate) enum Outcome {
     /// Changed something.
     Modify,
     /// The request was malformed.
-    Invalid,
+    Malformed,
     /// No rules loaded yet: the shim applies its failure mode.
     Unavailable,
 }
@@ -96,7 +97,7 @@ impl Outcome {
         Self::Continue,
         Self::Refuse,
         Self::Modify,
-        Self::Invalid,
+        Self::Malformed,
         Self::Unavailable,
     ];
 
@@ -106,14 +107,16 @@ impl Outcome {
             Self::Continue => "continue",
             Self::Refuse => "refuse",
             Self::Modify => "modify",
-            Self::Invalid => "invalid",
+            Self::Malformed => "malformed",
             Self::Unavailable => "unavailable",
         }
     }
 }
 
-/// Counts one RPC's decision: `openim_policy_decisions_total{rpc, outcome}`.
+/// Counts one RPC's decision: `openim_policy_decisions_total{command, outcome}`; the RPC's
+/// span and latency histogram get the outcome too (`crate::observe`).
 pub(crate) fn decision(rpc: Rpc, outcome: Outcome) {
+    crate::observe::decided(outcome);
     static TABLE: OnceLock<Vec<Vec<Counter>>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
         Rpc::ALL
@@ -123,7 +126,7 @@ pub(crate) fn decision(rpc: Rpc, outcome: Outcome) {
                     .iter()
                     .map(|o| {
                         metrics::counter!("openim_policy_decisions_total",
-                            "rpc" => r.label(), "outcome" => o.label())
+                            "command" => r.label(), "outcome" => o.label())
                     })
                     .collect()
             })
@@ -180,10 +183,26 @@ pub(crate) fn text(field: crate::engine::TextField, outcome: Outcome) {
 
 /// Describes every metric for Prometheus' `# HELP` lines.
 pub(crate) fn describe() {
-    use metrics::{describe_counter, describe_gauge};
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_histogram!(
+        "openim_policy_decision_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to answer an RPC of the contract, from its request to its reply, by command and \
+         outcome (the decision's; unimplemented, error when there was none)."
+    );
+    describe_gauge!(
+        "openim_policy_rules_info",
+        "1 for the rule set in force, labelled with its version (the file's `version`, if any) \
+         and the SHA-256 of the file."
+    );
+    describe_gauge!(
+        "openim_policy_rules_last_reload_timestamp_seconds",
+        metrics::Unit::Seconds,
+        "Unix time at which the rule set in force was loaded."
+    );
     describe_counter!(
         "openim_policy_decisions_total",
-        "Decisions by RPC and outcome (continue, refuse, modify, invalid, unavailable)."
+        "Decisions by command and outcome (continue, refuse, modify, malformed, unavailable)."
     );
     describe_counter!(
         "openim_policy_messages_total",
@@ -221,4 +240,24 @@ pub(crate) fn describe() {
         "openim_policy_audit_errors_total",
         "Audit log write errors."
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The policy labels a decision with the command the shim labels its callback with.
+    #[test]
+    fn every_rpc_is_labelled_with_the_command_the_contract_names() {
+        for rpc in Rpc::ALL {
+            let known = policy_proto::COMMANDS
+                .iter()
+                .any(|(_, c)| *c == rpc.label());
+            assert!(
+                known,
+                "{rpc:?}: {} is not a command of the contract",
+                rpc.label()
+            );
+        }
+    }
 }

@@ -69,6 +69,8 @@ pub struct AfterEvent {
     pub idempotency_key: String,
     /// The encoded request message.
     pub payload: Bytes,
+    /// The W3C `traceparent` and `tracestate` of the callback that brought it, if any.
+    pub trace: Option<(String, String)>,
 }
 
 /// The idempotency key of an after-event: `<configKey>:<natural key>:<operationID>`, where the

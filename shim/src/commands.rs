@@ -587,6 +587,30 @@ mod tests {
         assert_eq!(BY_NAME.len(), names, "a wire name appears in two rows");
     }
 
+    /// The contract's table of RPCs and commands (the `command` label of the policy's metrics
+    /// and spans) is the shim's: same pairs, both ways.
+    #[test]
+    fn the_contract_names_each_rpc_s_command_as_the_shim_does() {
+        let shim: Vec<(&str, &str)> = COMMANDS.iter().map(|c| (c.rpc, c.name)).collect();
+        for pair in &shim {
+            assert!(
+                policy_proto::COMMANDS.contains(pair),
+                "{pair:?} not in policy_proto::COMMANDS"
+            );
+            assert_eq!(policy_proto::command_of(pair.0, Some(pair.1)), Some(pair.1));
+            assert!(policy_proto::command_of(pair.0, Some("callbackForged")).is_some());
+        }
+        assert_eq!(
+            shim.len(),
+            policy_proto::COMMANDS.len(),
+            "policy_proto::COMMANDS has more"
+        );
+        assert_eq!(
+            policy_proto::command_of("/grpc.health.v1.Health/Check", None),
+            None
+        );
+    }
+
     /// The README's table of supported commands names every command and old name.
     #[test]
     fn the_readme_lists_every_command() {

@@ -25,6 +25,7 @@ use crate::{
     outcome::{Cause, Outcome},
     policy_client::{CallError, CallMeta, PolicyClient, context_fragment},
     rescue::rescue,
+    traces::TraceParent,
 };
 
 /// A boxed future borrowing the app state and the call.
@@ -52,6 +53,8 @@ pub(crate) struct Call {
     pub(crate) cause: Option<Cause>,
     /// How long the policy took to answer, when it was asked (before-callbacks).
     pub(crate) policy_latency: Option<Duration>,
+    /// The trace the callback belongs to (see `crate::traces`).
+    pub(crate) trace: TraceParent,
 }
 
 impl Call {
@@ -69,6 +72,7 @@ impl Call {
             body,
             cause: None,
             policy_latency: None,
+            trace: TraceParent::None,
         }
     }
 
@@ -140,6 +144,7 @@ pub(crate) fn ask<'a, C: Before>(
             unimplemented_ttl: Duration::ZERO,
             idempotency_key: None,
             delivery_attempt: None,
+            trace: &TraceParent::None,
         };
         match decide::<C>(policy, request, keep, meta, ask.refuse_err_code).await {
             Ok((verdict, _)) => Ok(verdict),
@@ -228,6 +233,7 @@ async fn run_before<C: Before>(app: &App, call: &mut Call) -> Verdict {
         unimplemented_ttl: settings.unimplemented_ttl,
         idempotency_key: None,
         delivery_attempt: None,
+        trace: &call.trace,
     };
     let started = Instant::now();
     let decided = decide::<C>(
@@ -296,14 +302,16 @@ pub(crate) fn after<C: After>(app: &App, call: &mut Call) -> Verdict {
     let event = AfterEvent {
         command: call.command,
         wire_name: call.wire_name,
-        // Taken (no allocation per event) unless the capture records it after the reply.
-        operation_id: if app.capture.is_some() {
+        // Taken (no allocation per event) unless the capture or the span records it after the
+        // reply.
+        operation_id: if app.capture.is_some() || matches!(call.trace, TraceParent::Span(_)) {
             call.operation_id.clone()
         } else {
             std::mem::take(&mut call.operation_id)
         },
         idempotency_key: context.idempotency_key,
         payload: Bytes::from(payload),
+        trace: call.trace.headers(),
     };
     let outcome = if app.after.push(event) {
         Outcome::Accepted

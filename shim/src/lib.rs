@@ -40,6 +40,7 @@ pub mod routes;
 mod server;
 mod shadow;
 pub mod telemetry;
+pub mod traces;
 
 use std::{
     collections::HashMap,

@@ -89,6 +89,8 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     let mut hangups = Hangups::listen();
     let loaded = args.load(std::env::vars_os())?;
     telemetry::init(loaded.log_format);
+    // OTEL_* variables (off without an OTLP endpoint); spans still buffered go out at the end.
+    let traces = openim_common::otel::init("openim-shim")?;
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -180,6 +182,9 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(policy) = policy {
         policy.stop().await?;
     }
+    if let Some(traces) = traces {
+        flush_traces(traces).await;
+    }
     Ok(())
 }
 
@@ -223,4 +228,11 @@ impl InProcessPolicy {
         self.task.await.context("the in-process policy failed")??;
         Ok(())
     }
+}
+
+/// Exports the spans still buffered, off the runtime's threads (the SDK blocks while it flushes),
+/// for at most 5 s.
+async fn flush_traces(traces: openim_common::otel::Traces) {
+    let _ = tokio::task::spawn_blocking(move || traces.shutdown(std::time::Duration::from_secs(5)))
+        .await;
 }

@@ -40,6 +40,7 @@ use crate::{
     outcome::Cause,
     policy_client::OPERATION_ID_KEY,
     rescue::rescue,
+    traces,
 };
 
 /// The shim's router: callbacks and the operators' endpoints.
@@ -140,12 +141,43 @@ fn policy_report(app: &App) -> (bool, String) {
 
 /// Prometheus text exposition of the process's metrics.
 async fn metrics(State(app): State<Arc<App>>) -> Response {
+    endpoint_states(&app);
     let mut response = app.metrics.render().into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     response
+}
+
+/// `openim_shim_policy_endpoints{pool, state}`: how many endpoints of each pool are in each
+/// state now. Computed at the scrape, from the endpoints' own state: an ejection ends by time,
+/// with no event to update a gauge on.
+fn endpoint_states(app: &App) {
+    const STATES: [&str; 5] = [
+        "usable",
+        "ejected",
+        "not_serving",
+        "connecting",
+        "disconnected",
+    ];
+    let mut counts = [[0u32; STATES.len()]; 2];
+    for e in app.policy.endpoints() {
+        let state = match (e.state, e.health, e.ejected) {
+            ("connecting", ..) => 3,
+            ("connected", _, true) => 1,
+            ("connected", "not_serving", false) => 2,
+            ("connected", ..) => 0,
+            _ => 4,
+        };
+        counts[usize::from(e.pool == "after")][state] += 1;
+    }
+    for (pool, counts) in ["before", "after"].into_iter().zip(counts) {
+        for (state, n) in STATES.into_iter().zip(counts) {
+            metrics::gauge!("openim_shim_policy_endpoints", "pool" => pool, "state" => state)
+                .set(f64::from(n));
+        }
+    }
 }
 
 fn json_reply(status: StatusCode, body: Bytes) -> Response {
@@ -248,6 +280,7 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
         span.record("operation_id", operation_id.as_str());
     }
     let mut call = Call::new(command, wire_name, operation_id, Bytes::new());
+    call.trace = traces::callback(&parts.headers, command.name);
     let verdict = async {
         match body {
             Ok(body) => {
@@ -263,6 +296,7 @@ async fn callback(State(app): State<Arc<App>>, request: Request) -> Response {
     app.callback(command)
         .metrics()
         .record(verdict.outcome, started.elapsed());
+    traces::callback_end(&call.trace, &call.operation_id, &verdict, call.cause);
     if let Some(capture) = &app.capture {
         capture.offer(&call, &verdict);
     }

@@ -32,7 +32,9 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 #[derive(Debug)]
 pub(crate) struct CallbackMetrics {
     command: &'static str,
-    duration: Histogram,
+    /// By outcome, registered on first use: a histogram per command and outcome from the start
+    /// would put ~500 empty histograms in `/metrics`.
+    durations: [OnceLock<Histogram>; Outcome::ALL.len()],
     outcomes: [Counter; Outcome::ALL.len()],
 }
 
@@ -41,9 +43,7 @@ impl CallbackMetrics {
     pub(crate) fn new(command: &'static Command) -> Self {
         Self {
             command: command.name,
-            duration: metrics::histogram!(
-                "openim_shim_callback_duration_seconds", "command" => command.name
-            ),
+            durations: Default::default(),
             outcomes: Outcome::ALL.map(|outcome| {
                 metrics::counter!(
                     "openim_shim_callbacks_total",
@@ -55,7 +55,12 @@ impl CallbackMetrics {
 
     /// Counts one answered callback with `outcome` and records how long it took.
     pub(crate) fn record(&self, outcome: Outcome, took: Duration) {
-        self.duration.record(took.as_secs_f64());
+        self.durations[outcome as usize]
+            .get_or_init(|| {
+                metrics::histogram!("openim_shim_callback_duration_seconds",
+                    "command" => self.command, "outcome" => outcome.as_str())
+            })
+            .record(took.as_secs_f64());
         self.outcomes[outcome as usize].increment(1);
     }
 
@@ -126,7 +131,12 @@ fn describe() {
     describe_histogram!(
         "openim_shim_callback_duration_seconds",
         metrics::Unit::Seconds,
-        "Time to answer OpenIM, by command."
+        "Time to answer OpenIM, by command and outcome."
+    );
+    describe_gauge!(
+        "openim_shim_policy_endpoints",
+        "Policy endpoints by pool and state (usable, ejected, not_serving, connecting, \
+         disconnected), as of the scrape."
     );
     describe_counter!(
         "openim_shim_unknown_commands_total",

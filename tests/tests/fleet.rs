@@ -104,7 +104,7 @@ impl Replica {
             openim_tests::openim_http::send(http::Method::GET, addr, "/metrics", b"", None).await;
         Metrics::parse(&r.text()).sum(
             "openim_policy_decisions_total",
-            &[("rpc", "beforeSendSingleMsg")],
+            &[("command", "callbackBeforeSendSingleMsgCommand")],
         )
     }
 }

@@ -29,7 +29,7 @@ use hyper_util::{
 };
 use openim_shim::{
     callbacks::{After, Before, message, push},
-    policy_client::{CallMeta, ClientSettings, PolicyClient},
+    policy_client::{CallMeta, ClientSettings, PolicyClient, TraceParent},
 };
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
@@ -122,6 +122,7 @@ impl Sender {
                     unimplemented_ttl: Duration::from_secs(30),
                     idempotency_key: None,
                     delivery_attempt: None,
+                    trace: &TraceParent::None,
                 };
                 client
                     .unary_encoded(item.rpc, item.body.clone(), meta)

@@ -106,6 +106,10 @@ impl RulesError {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RulesFile {
+    /// A name for this version of the rules (a date, a commit): shown in the
+    /// `openim_policy_rules_info` metric and the reload log line. Free text, optional.
+    #[serde(default)]
+    pub version: Option<String>,
     /// Run the whole engine in dry-run: log and count what it would do, and continue.
     #[serde(default)]
     pub dry_run: bool,
@@ -494,8 +498,14 @@ pub struct PushSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditSpec {
-    /// The JSON-lines file; rotated files get `.1`, `.2`, ... appended.
-    pub path: PathBuf,
+    /// The JSON-lines file; rotated files get `.1`, `.2`, ... appended. Optional with
+    /// `stdout: true`.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Also (or only) write the lines to standard output, for a container's log collector
+    /// (the process's own logs go to standard error).
+    #[serde(default)]
+    pub stdout: bool,
     /// Rotate when the file reaches this size (default `100MiB`).
     #[serde(default)]
     pub max_file_size: Option<ByteSize>,

@@ -84,6 +84,8 @@ pub struct RuleEngine {
     audit: Option<Arc<AuditLog>>,
     /// The rules file and the files it names (word lists), for reloads.
     sources: Vec<PathBuf>,
+    /// The file's `version`, if it has one.
+    version: Option<String>,
 }
 
 /// Per-thread buffers of a decision, so that scanning allocates nothing once warm.
@@ -221,6 +223,7 @@ impl RuleEngine {
             .map(|spec| AuditLog::open(spec, base_dir, previous.and_then(|p| p.audit.as_ref())))
             .transpose()?;
         Ok(Self {
+            version: rules.version.filter(|v| !v.trim().is_empty()),
             dry_run: rules.dry_run,
             exempt: rules.exempt_user_ids.into_iter().collect(),
             words,
@@ -240,6 +243,11 @@ impl RuleEngine {
     /// The files the rules came from: the rules file, then the word files it names.
     pub fn sources(&self) -> &[PathBuf] {
         &self.sources
+    }
+
+    /// The rules file's `version`, if it has one.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 
     /// A one-line summary for logs.

@@ -408,11 +408,11 @@ fn the_audit_log_records_decisions_and_sent_messages() {
     assert_eq!(
         summary,
         [
-            ("decision", "beforeSendSingleMsg", "refuse"),
-            ("decision", "beforeMsgModify", "modify"),
-            ("sent", "afterSendSingleMsg", "continue"),
+            ("decision", "callbackBeforeSendSingleMsgCommand", "refuse"),
+            ("decision", "callbackBeforeMsgModifyCommand", "modify"),
+            ("sent", "callbackAfterSendSingleMsgCommand", "continue"),
             ("text", "checkText", "refuse"),
-            ("decision", "beforeOfflinePush", "refuse"),
+            ("decision", "callbackBeforeOfflinePushCommand", "refuse"),
         ]
     );
     assert_eq!(lines[0]["rule"], "abuse");

@@ -34,6 +34,7 @@ use crate::{
     commands,
     config::RetrySettings,
     policy_client::{CallError, CallMeta, PolicyClient},
+    traces,
 };
 
 /// Events loaded from the spool per read.
@@ -243,6 +244,14 @@ impl Deliverer {
         let mut attempt = attempts.saturating_add(1);
         let started = Instant::now();
         loop {
+            let trace = traces::delivery(
+                name,
+                &record.traceparent,
+                &record.tracestate,
+                &record.operation_id,
+                &record.idempotency_key,
+                attempt,
+            );
             let meta = CallMeta {
                 operation_id: &record.operation_id,
                 command: wire_name,
@@ -250,6 +259,7 @@ impl Deliverer {
                 unimplemented_ttl: self.unimplemented_ttl,
                 idempotency_key: Some(&record.idempotency_key),
                 delivery_attempt: Some(attempt),
+                trace: &trace,
             };
             let call = self
                 .client
@@ -257,6 +267,7 @@ impl Deliverer {
             let result = tokio::select! {
                 r = call => r,
                 _ = stop.wait_for(|s| *s) => {
+                    traces::delivery_end(&trace, "stopped", true);
                     // The policy may have got it: count the attempt. The event stays spooled.
                     let _ = outcomes.send(Outcome::Attempted { key: key.clone(), attempts: attempt });
                     return false;
@@ -264,6 +275,7 @@ impl Deliverer {
             };
             let cause = match classify(&result) {
                 Attempt::Done(label) => {
+                    traces::delivery_end(&trace, label, false);
                     if attempt > 1 {
                         tracing::info!(
                             command = name,
@@ -280,7 +292,10 @@ impl Deliverer {
                     super::LAST_DONE_MS.store(unix_ms(), Ordering::Relaxed);
                     return done();
                 }
-                Attempt::Retry(cause) => cause,
+                Attempt::Retry(cause) => {
+                    traces::delivery_end(&trace, cause, true);
+                    cause
+                }
             };
             let age_ms = unix_ms().saturating_sub(record.accepted_unix_ms);
             if u128::try_from(age_ms).unwrap_or(0) >= self.retry.max_age.as_millis() {

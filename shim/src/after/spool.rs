@@ -62,6 +62,13 @@ pub struct SpoolRecord {
     /// When the shim accepted the event, in milliseconds since the Unix epoch.
     #[prost(int64, tag = "5")]
     pub accepted_unix_ms: i64,
+    /// The W3C `traceparent` of the callback that brought the event (empty: none): its
+    /// deliveries are linked to that trace.
+    #[prost(string, tag = "6")]
+    pub traceparent: String,
+    /// The W3C `tracestate` that came with it (empty: none).
+    #[prost(string, tag = "7")]
+    pub tracestate: String,
 }
 
 /// Why the spool cannot be used.

@@ -78,6 +78,12 @@ pub(crate) fn record_of(q: Queued) -> (&'static str, SpoolRecord) {
         idempotency_key: event.idempotency_key,
         payload: event.payload,
         accepted_unix_ms: unix_ms,
+        traceparent: event
+            .trace
+            .as_ref()
+            .map(|t| t.0.clone())
+            .unwrap_or_default(),
+        tracestate: event.trace.map(|t| t.1).unwrap_or_default(),
     };
     (event.command.name, record)
 }

@@ -136,7 +136,8 @@ struct EndpointMetrics {
     error: Counter,
     timeout: Counter,
     unavailable: Counter,
-    duration: Histogram,
+    /// By result: ok, error, timeout, unavailable (as the counters).
+    durations: [Histogram; 4],
     ejections: Counter,
 }
 
@@ -151,8 +152,10 @@ impl EndpointMetrics {
             error: calls("error"),
             timeout: calls("timeout"),
             unavailable: calls("unavailable"),
-            duration: metrics::histogram!("openim_shim_policy_endpoint_duration_seconds",
-                "pool" => pool, "endpoint" => endpoint.to_owned()),
+            durations: ["ok", "error", "timeout", "unavailable"].map(|result| {
+                metrics::histogram!("openim_shim_policy_endpoint_duration_seconds",
+                    "pool" => pool, "endpoint" => endpoint.to_owned(), "result" => result)
+            }),
             ejections: metrics::counter!("openim_shim_policy_endpoint_ejections_total",
                 "pool" => pool, "endpoint" => endpoint.to_owned()),
         }
@@ -330,7 +333,13 @@ impl Endpoint {
     /// Records how a call ended: metrics, and the outlier state (consecutive failures eject the
     /// endpoint for a while, doubling each time in a row; an answer resets both).
     pub(crate) fn ended(&self, ended: Ended, took: Duration) {
-        self.metrics.duration.record(took.as_secs_f64());
+        let result = match ended {
+            Ended::Answered => 0,
+            Ended::Failed => 1,
+            Ended::TimedOut => 2,
+            Ended::Unreachable => 3,
+        };
+        self.metrics.durations[result].record(took.as_secs_f64());
         let counter = match ended {
             Ended::Answered => {
                 self.failures.store(0, Ordering::Relaxed);

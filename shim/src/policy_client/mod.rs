@@ -30,6 +30,8 @@ pub use endpoint::EndpointSettings;
 use endpoint::{ClientTls, ConnState, Health};
 use pool::{Call, Pool};
 
+pub use crate::traces::TraceParent;
+
 /// gRPC metadata key of OpenIM's operation ID.
 pub const OPERATION_ID_KEY: &str = "operationid";
 /// gRPC metadata key of the callback command as OpenIM sent it.
@@ -80,6 +82,8 @@ pub struct CallMeta<'a> {
     pub idempotency_key: Option<&'a str>,
     /// After-events: the delivery attempt, 1 for the first.
     pub delivery_attempt: Option<u32>,
+    /// The trace the call belongs to: each attempt is a span of it, and carries its headers.
+    pub trace: &'a TraceParent,
 }
 
 /// The services of the contract, by the names `ClientSettings::services` uses.
@@ -385,6 +389,7 @@ impl PolicyClient {
             timeout: meta.timeout,
             unimplemented_ttl: meta.unimplemented_ttl,
             keep_reply: true,
+            trace: meta.trace,
         };
         let reply = self
             .group(path)
@@ -429,6 +434,7 @@ impl PolicyClient {
             timeout: meta.timeout,
             unimplemented_ttl: meta.unimplemented_ttl,
             keep_reply: false,
+            trace: meta.trace,
         };
         self.group(path).after.call(&call).await.map(drop)
     }

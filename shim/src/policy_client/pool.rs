@@ -16,14 +16,16 @@ use std::{
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::uri::Authority;
+use openim_common::otel::{TRACEPARENT, TRACESTATE};
 use tokio::sync::{Notify, watch};
 use tonic::{Code, Status};
 
 use super::{
-    CallError,
+    CallError, TraceParent,
     endpoint::{Address, ClientTls, ConnState, Ended, Endpoint, EndpointSettings},
     grpc,
 };
+use crate::traces;
 
 /// One call to make.
 #[derive(Debug)]
@@ -40,6 +42,8 @@ pub(crate) struct Call<'a> {
     pub(crate) unimplemented_ttl: Duration,
     /// Keep the reply's message (else only its status matters).
     pub(crate) keep_reply: bool,
+    /// The trace the call belongs to.
+    pub(crate) trace: &'a TraceParent,
 }
 
 /// What picking an endpoint gave.
@@ -253,13 +257,24 @@ impl Pool {
             }
             let remaining = deadline - now;
             let _in_flight = endpoint.start();
+            let (span, trace) = traces::attempt(
+                call.trace,
+                call.path,
+                &endpoint.address,
+                if retried { 2 } else { 1 },
+            );
+            let trace_headers = trace.iter().flat_map(|(tp, ts)| {
+                [(TRACEPARENT, tp.as_str()), (TRACESTATE, ts.as_str())]
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_empty())
+            });
             let request = grpc::request(
                 endpoint.scheme(),
                 &endpoint.authority,
                 call.path,
                 call.body.clone(),
                 Some(remaining),
-                call.metadata.iter().copied(),
+                call.metadata.iter().copied().chain(trace_headers),
             );
             let mut sender = conn.as_ref().clone();
             let attempt = async {
@@ -273,6 +288,15 @@ impl Pool {
             };
             let result = tokio::time::timeout_at(deadline, attempt).await;
             let took = now.elapsed();
+            if span.is_some() {
+                let (code, error) = match &result {
+                    Ok(Ok(_)) => (Some(Code::Ok), None),
+                    Ok(Err(Failure::Status(s))) => (Some(s.code()), Some(s.message().to_owned())),
+                    Ok(Err(Failure::Unprocessed(e))) => (None, Some(e.to_string())),
+                    Err(_) => (None, Some("deadline exceeded".to_owned())),
+                };
+                traces::attempt_end(span, code, error.as_deref());
+            }
             let failure = match result {
                 Ok(Ok(reply)) => {
                     endpoint.ended(Ended::Answered, took);
