@@ -20,6 +20,7 @@ pub mod go_decoder;
 pub mod go_textread;
 pub mod killable;
 pub mod openim_http;
+pub mod otlp_collector;
 pub mod policy_process;
 pub mod raw_policy;
 pub mod redis_server;

@@ -23,8 +23,18 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    start_with_env(args, &[]).await
+}
+
+/// As [`start`], with extra environment variables.
+pub async fn start_with_env<I, S>(args: I, env: &[(&str, &str)]) -> (Child, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let mut child = Command::new(binary())
         .args(args)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn,openim_policy=info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
