@@ -480,6 +480,40 @@ mod tests {
         );
     }
 
+    /// An audit log needs somewhere to go: a file, standard output, or both.
+    #[test]
+    fn an_audit_log_goes_to_a_file_to_stdout_or_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let parse = |yaml: &str| crate::rules::RulesFile::parse(yaml).unwrap().audit.unwrap();
+        let nowhere = parse("audit: {content: none}\n");
+        let e = AuditLog::open(&nowhere, dir.path(), None).unwrap_err();
+        assert!(e.to_string().contains("stdout: true"), "{e}");
+        let stdout_only = parse("audit: {stdout: true}\n");
+        assert!(AuditLog::open(&stdout_only, dir.path(), None).is_ok());
+        assert!(!dir.path().join("audit.jsonl").exists());
+        let both = parse("audit: {path: audit.jsonl, stdout: true}\n");
+        let log = AuditLog::open(&both, dir.path(), None).unwrap();
+        log.write(&record("sent"));
+        log.flush();
+        let written = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+        assert_eq!(written.lines().count(), 1, "{written}");
+    }
+
+    /// Outside an RPC (no decision ID), a line is the record alone; inside one it carries the
+    /// IDs (tests/tests/traces.rs checks them against the span).
+    #[test]
+    fn a_line_written_outside_an_rpc_has_no_decision_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(&spec("audit.jsonl"), dir.path(), None).unwrap();
+        log.write(&record("sent"));
+        log.flush();
+        let written = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+        assert_eq!(
+            written.trim_end(),
+            serde_json::to_string(&record("sent")).unwrap()
+        );
+    }
+
     #[test]
     fn with_an_id_key_ids_are_keyed_hashes_that_still_join() {
         let dir = tempfile::tempdir().unwrap();
