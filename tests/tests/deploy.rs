@@ -267,9 +267,22 @@ impl Pod {
             cmd.arg(self.map(c, text(a, "arg")));
         }
         cmd.env_clear().env("RUST_LOG", "info");
+        // As the kubelet: the pod's own fields (the downward API) and `$(NAME)` of the variables
+        // defined before.
+        let mut defined: Vec<(String, String)> = Vec::new();
         for e in items(&c["env"]) {
-            let value = text(&e["value"], "env value (valueFrom is not emulated)");
-            cmd.env(text(&e["name"], "env name"), self.map(c, value));
+            let value = match e["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+                Some("metadata.name") => "pod-0".to_owned(),
+                Some("metadata.namespace") => "default".to_owned(),
+                _ => text(&e["value"], "env value (valueFrom other than fieldRef: not emulated)")
+                    .to_owned(),
+            };
+            let value = defined.iter().fold(value, |v, (name, val)| {
+                v.replace(&format!("$({name})"), val)
+            });
+            let name = text(&e["name"], "env name").to_owned();
+            cmd.env(&name, self.map(c, &value));
+            defined.push((name, value));
         }
         for (k, v) in extra_env {
             cmd.env(k, v);

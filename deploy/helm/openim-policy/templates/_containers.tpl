@@ -30,9 +30,11 @@ args:
   {{- with $p.extraArgs }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
-{{- with $p.extraEnv }}
+{{- $otel := include "openim-policy.otelEnv" (list . "openim-policy") | trim }}
+{{- if or $p.extraEnv $otel }}
 env:
-  {{- toYaml . | nindent 2 }}
+  {{- with $otel }}{{ . | nindent 2 }}{{ end }}
+  {{- with $p.extraEnv }}{{ toYaml . | nindent 2 }}{{ end }}
 {{- end }}
 ports:
   {{- if not $sidecar }}
@@ -79,9 +81,11 @@ image: {{ include "openim-policy.image" (list . $s.image) }}
 imagePullPolicy: {{ .Values.image.pullPolicy }}
 args:
   - --config=/etc/openim-shim/shim.yaml
-{{- with $s.extraEnv }}
+{{- $otel := include "openim-policy.otelEnv" (list . "openim-shim") | trim }}
+{{- if or $s.extraEnv $otel }}
 env:
-  {{- toYaml . | nindent 2 }}
+  {{- with $otel }}{{ . | nindent 2 }}{{ end }}
+  {{- with $s.extraEnv }}{{ toYaml . | nindent 2 }}{{ end }}
 {{- end }}
 ports:
   - name: http

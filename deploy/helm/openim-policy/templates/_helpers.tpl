@@ -138,3 +138,32 @@ lifecycle:
       seconds: {{ $s }}
 {{- end }}
 {{- end }}
+
+{{/*
+The OTEL_* variables of one container, from `.Values.otel` (none while its endpoint is empty).
+Call with (list $ "service-name").
+*/}}
+{{- define "openim-policy.otelEnv" -}}
+{{- $root := index . 0 -}}
+{{- $service := index . 1 -}}
+{{- with $root.Values.otel -}}
+{{- if .endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .endpoint | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ .protocol | default "http/protobuf" | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ $service | quote }}
+- name: OTEL_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: OTEL_POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: "k8s.pod.name=$(OTEL_POD_NAME),k8s.namespace.name=$(OTEL_POD_NAMESPACE),service.instance.id=$(OTEL_POD_NAME)"
+{{- end }}
+{{- end }}
+{{- end }}
