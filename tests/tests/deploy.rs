@@ -274,8 +274,11 @@ impl Pod {
             let value = match e["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
                 Some("metadata.name") => "pod-0".to_owned(),
                 Some("metadata.namespace") => "default".to_owned(),
-                _ => text(&e["value"], "env value (valueFrom other than fieldRef: not emulated)")
-                    .to_owned(),
+                _ => text(
+                    &e["value"],
+                    "env value (valueFrom other than fieldRef: not emulated)",
+                )
+                .to_owned(),
             };
             let value = defined.iter().fold(value, |v, (name, val)| {
                 v.replace(&format!("$({name})"), val)
