@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strings"
 )
 
 // minSchemaVersion is Grafana 10.3's, which every supported Grafana imports.
@@ -81,8 +80,7 @@ func checkDashboard(file string) (map[string]bool, int, error) {
 		return nil, 0, err
 	}
 	var d dashboard
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	if err := dec.Decode(&d); err != nil {
+	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", file, err)
 	}
 	if d.Title == "" || d.UID == "" {

@@ -1,3 +1,5 @@
+// The checker of the operations kit in deploy/observability (scripts/check-observability):
+// Prometheus' own rule loader, PromQL parser and rules engine, at the version pinned here.
 module openim-policy/deploy/observability/check
 
 go 1.26.7
