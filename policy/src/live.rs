@@ -59,6 +59,9 @@ impl std::fmt::Debug for LiveRules {
 
 impl LiveRules {
     fn empty(path: &Path) -> Self {
+        // 0 until a rule set loads: "no rules" is then a series an alert can see, not an
+        // absence.
+        metrics::gauge!("openim_policy_rules_loaded").set(0.0);
         Self {
             path: path.to_owned(),
             current: ArcSwapOption::empty(),

@@ -109,6 +109,8 @@ fn install() -> PrometheusHandle {
         tracing::warn!(error = %e, "cannot start the metrics upkeep thread");
     }
     describe();
+    // Exported from the start at 0, so that an alert's `increase()` sees the first one.
+    metrics::counter!("openim_shim_panics_total").absolute(0);
     handle
 }
 
