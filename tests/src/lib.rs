@@ -36,6 +36,15 @@ use openim_shim::config::{Layer, Origin, Settings};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
 
+/// The address in a binary's "ready" log line (`addr=127.0.0.1:40123`). Panics without one.
+pub fn listen_addr(line: &str) -> SocketAddr {
+    line.split("addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+}
+
 /// Path of a file under `tests/fixtures/`.
 pub fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

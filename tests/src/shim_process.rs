@@ -89,12 +89,7 @@ impl ShimProcess {
                 logs.lock().expect("logs").join("\n")
             )
         };
-        let addr = line
-            .split("addr=")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        let addr = crate::listen_addr(&line);
         Self { child, addr, logs }
     }
 

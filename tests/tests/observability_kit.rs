@@ -110,12 +110,7 @@ async fn start_policy(rules: &Path, metrics: SocketAddr) -> (tokio::process::Chi
         std::ffi::OsString::from(metrics.to_string()),
     ])
     .await;
-    let addr = line
-        .split("addr=")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let addr = openim_tests::listen_addr(&line);
     (child, addr)
 }
 

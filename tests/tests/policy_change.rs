@@ -53,12 +53,7 @@ impl PolicyProcess {
         ];
         args.push(rules.into());
         let (child, line) = openim_tests::policy_process::start(args).await;
-        let addr = line
-            .split("addr=")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        let addr = openim_tests::listen_addr(&line);
         Self {
             _child: child,
             addr,
