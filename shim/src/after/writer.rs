@@ -33,6 +33,8 @@ use super::{
 const MAX_BATCH: usize = 1024;
 /// Most record bytes in one commit, for the same reason.
 const MAX_BATCH_BYTES: u64 = 1 << 20;
+/// Least time between the starts of two commits (see the pacing in `Writer::run`).
+const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(2);
 /// Pause after a commit failed twice, before the next (new events wait in the queue meanwhile).
 const COMMIT_RETRY: Duration = Duration::from_millis(500);
 /// After a growth past `maxBytes` was refused, new events are refused until the records take
@@ -121,6 +123,7 @@ impl Writer {
         // below this many bytes.
         let mut full_until: Option<u64> = None;
         let mut failed_last = false;
+        let mut last_commit: Option<tokio::time::Instant> = None;
         self.publish(events, bytes);
         loop {
             let mut accepted = Vec::new();
@@ -147,6 +150,15 @@ impl Writer {
                 // Retry carried outcomes even when nothing new arrives.
                 () = std::future::ready(()), if !outcomes.is_empty() => {}
                 else => break,
+            }
+            // Pacing: at most one commit per MIN_COMMIT_INTERVAL, so that a steady trickle of
+            // events and delivery outcomes shares fsyncs instead of paying one each (an fsync
+            // costs the shim more CPU than serving a callback). The request path does not wait
+            // for it: OpenIM has its answer already; the event is stored this much later.
+            if !stopping
+                && let Some(last) = last_commit
+            {
+                tokio::time::sleep_until(last + MIN_COMMIT_INTERVAL).await;
             }
             let mut batch_bytes = 0;
             while accepted.len() < MAX_BATCH && batch_bytes < MAX_BATCH_BYTES {
@@ -212,6 +224,7 @@ impl Writer {
                 let appended = batch.append.len() as u64;
                 let top = batch.append.last().map(|(seq, _)| *seq);
                 let batch = Arc::new(batch);
+                last_commit = Some(tokio::time::Instant::now());
                 match self.commit(&batch).await {
                     Ok(()) => {
                         failed_last = false;
