@@ -155,9 +155,7 @@ impl Writer {
             // events and delivery outcomes shares fsyncs instead of paying one each (an fsync
             // costs the shim more CPU than serving a callback). The request path does not wait
             // for it: OpenIM has its answer already; the event is stored this much later.
-            if !stopping
-                && let Some(last) = last_commit
-            {
+            if !stopping && let Some(last) = last_commit {
                 tokio::time::sleep_until(last + MIN_COMMIT_INTERVAL).await;
             }
             let mut batch_bytes = 0;
