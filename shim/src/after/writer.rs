@@ -152,9 +152,10 @@ impl Writer {
                 else => break,
             }
             // Pacing: at most one commit per MIN_COMMIT_INTERVAL, so that a steady trickle of
-            // events and delivery outcomes shares fsyncs instead of paying one each (an fsync
-            // costs the shim more CPU than serving a callback). The request path does not wait
-            // for it: OpenIM has its answer already; the event is stored this much later.
+            // events and delivery outcomes shares fsyncs instead of paying one each (each costs
+            // the shim ~30 µs of CPU, a fifth of a callback's, and a context switch). The
+            // request path does not wait for it: OpenIM has its answer already; the event is
+            // stored at most this much later.
             if !stopping && let Some(last) = last_commit {
                 tokio::time::sleep_until(last + MIN_COMMIT_INTERVAL).await;
             }
