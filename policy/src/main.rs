@@ -98,9 +98,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// shim's for an invalid configuration).
 const EXIT_USAGE: u8 = 2;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match run(Args::parse()).await {
+fn main() -> ExitCode {
+    let runtime = match openim_common::runtime() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("openim-policy: cannot start the Tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(Args::parse())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The cause chain on one line, no backtrace whatever RUST_BACKTRACE says: a rules

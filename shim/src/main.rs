@@ -21,8 +21,17 @@ const EXIT_USAGE: u8 = 2;
 /// Exit status after a second stop signal (128 + SIGINT, as shells report it).
 const EXIT_FORCED: i32 = 130;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    match openim_common::runtime() {
+        Ok(runtime) => runtime.block_on(async_main()),
+        Err(e) => {
+            eprintln!("openim-shim: cannot start the Tokio runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn async_main() -> ExitCode {
     let args = Args::parse();
     if let Some(Tool::Replay(replay)) = &args.command {
         return replay_main(replay).await;

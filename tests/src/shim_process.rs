@@ -55,7 +55,19 @@ impl ShimProcess {
     /// Starts the binary on a loopback port with `args` and extra environment `env`, and waits
     /// until it is ready.
     pub async fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(binary());
+        Self::start_with(Command::new(binary()), args, env).await
+    }
+
+    /// As [`ShimProcess::start`], on one CPU (`taskset -c 0`, which execs the binary: the
+    /// process is the shim's): it then runs on one thread, as in a pod with a CPU limit of 1
+    /// (see `openim_common::runtime`).
+    pub async fn start_on_one_cpu(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new("taskset");
+        cmd.args(["-c", "0"]).arg(binary());
+        Self::start_with(cmd, args, env).await
+    }
+
+    async fn start_with(mut cmd: Command, args: &[&str], env: &[(&str, &str)]) -> Self {
         cmd.args(["--listen", "127.0.0.1:0"])
             .args(args)
             .env("RUST_LOG", "info")

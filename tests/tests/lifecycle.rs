@@ -26,12 +26,13 @@ const SINGLE: &str = "/openim/callbackBeforeSendSingleMsgCommand";
 
 /// SIGTERM under ~500 requests/s, with a client polling `/readyz` and a slow client holding a
 /// half-sent request: no request fails during the drain delay, readiness flips at once, the
-/// process exits before its shutdown timeout.
+/// process exits before its shutdown timeout. The shim runs on one CPU, hence on Tokio's
+/// single-thread runtime (the other process tests run it on the multi-thread one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_drains_and_exits_within_its_bound() {
     let policy = spawn_policy(openim_policy::Policy::load(None).expect("no rules")).await;
     let spool = tempfile::tempdir().expect("spool");
-    let shim = ShimProcess::start(
+    let shim = ShimProcess::start_on_one_cpu(
         &[
             "--policy",
             &policy.url(),
