@@ -36,8 +36,18 @@ const DELIVERY_ATTEMPT_KEY: &str = "delivery-attempt";
 #[derive(Debug)]
 struct Current {
     decision_id: u64,
-    trace_id: Option<String>,
+    trace: Trace,
     outcome: Cell<Option<Outcome>>,
+}
+
+/// Where the RPC's trace ID is, formatted only when an audit line asks for it.
+#[derive(Debug)]
+enum Trace {
+    None,
+    /// This policy's span (traces on).
+    Span(opentelemetry::trace::TraceId),
+    /// The caller's `traceparent` (traces off here; a reference-counted copy of the header).
+    Header(http::HeaderValue),
 }
 
 tokio::task_local! {
@@ -53,7 +63,18 @@ pub(crate) fn decided(outcome: Outcome) {
 /// trace) of the RPC being served; `None` outside one (tests calling the engine directly).
 pub(crate) fn ids() -> Option<(String, Option<String>)> {
     CURRENT
-        .try_with(|c| (format!("{:016x}", c.decision_id), c.trace_id.clone()))
+        .try_with(|c| {
+            let trace_id = match &c.trace {
+                Trace::None => None,
+                Trace::Span(id) => Some(id.to_string()),
+                Trace::Header(tp) => tp
+                    .to_str()
+                    .ok()
+                    .and_then(otel::trace_id_of)
+                    .map(str::to_owned),
+            };
+            (format!("{:016x}", c.decision_id), trace_id)
+        })
         .ok()
 }
 
@@ -123,16 +144,16 @@ where
                 .start_with_context(tracer, &parent);
             parent.with_span(span)
         });
-        let trace_id = match &span {
-            Some(cx) => Some(cx.span().span_context().trace_id().to_string()),
+        let trace = match &span {
+            Some(cx) => Trace::Span(cx.span().span_context().trace_id()),
             // Traces off here: the caller's trace still names the decision.
-            None => header(otel::TRACEPARENT)
-                .and_then(otel::trace_id_of)
-                .map(str::to_owned),
+            None => headers
+                .get(otel::TRACEPARENT)
+                .map_or(Trace::None, |tp| Trace::Header(tp.clone())),
         };
         let current = Current {
             decision_id: fastrand::u64(..),
-            trace_id,
+            trace,
             outcome: Cell::new(None),
         };
         let served = self.inner.call(request);
@@ -144,7 +165,7 @@ where
                 (None, Ok(response)) => status_outcome(response.headers()),
                 (None, Err(_)) => "error",
             };
-            duration(command, outcome).record(started.elapsed().as_secs_f64());
+            record_duration(command, outcome, started.elapsed().as_secs_f64());
             if let Some(cx) = span {
                 end(&cx, outcome, decided.1);
             }
@@ -194,9 +215,9 @@ fn end(cx: &Context, outcome: &'static str, decision_id: u64) {
     span.end();
 }
 
-/// The histogram of `command` and `outcome`, registered on first use (bounded: both come from
-/// fixed tables).
-fn duration(command: &'static str, outcome: &'static str) -> Histogram {
+/// Records `seconds` in the histogram of `command` and `outcome`, registered on first use
+/// (bounded: both come from fixed tables).
+fn record_duration(command: &'static str, outcome: &'static str, seconds: f64) {
     type Table = RwLock<HashMap<(&'static str, &'static str), Histogram>>;
     static TABLE: OnceLock<Table> = OnceLock::new();
     let table = TABLE.get_or_init(Default::default);
@@ -205,15 +226,16 @@ fn duration(command: &'static str, outcome: &'static str) -> Histogram {
         .unwrap_or_else(|e| e.into_inner())
         .get(&(command, outcome))
     {
-        return h.clone();
+        h.record(seconds);
+        return;
     }
     let h = metrics::histogram!("openim_policy_decision_duration_seconds",
         "command" => command, "outcome" => outcome);
+    h.record(seconds);
     table
         .write()
         .unwrap_or_else(|e| e.into_inner())
-        .insert((command, outcome), h.clone());
-    h
+        .insert((command, outcome), h);
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! that came with OpenIM's request are passed on to the policy unchanged, so that a mesh's
 //! sidecars still join the hops: that costs a header lookup per callback.
 
-use axum::http::HeaderMap;
+use std::borrow::Cow;
+
+use axum::http::{HeaderMap, HeaderValue};
 use openim_common::otel::{self, TRACEPARENT, TRACESTATE};
 use opentelemetry::{
     Context, KeyValue,
@@ -15,8 +17,8 @@ use opentelemetry::{
 
 use crate::{callbacks::Verdict, outcome::Cause};
 
-/// `traceparent` and `tracestate` values to send.
-pub(crate) type W3cHeaders = (String, String);
+/// `traceparent` and `tracestate` values to send (borrowed from the parent when passed on).
+pub(crate) type W3cHeaders<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// What a policy call carries of the trace it belongs to.
 #[derive(Debug, Default, Clone)]
@@ -24,12 +26,13 @@ pub enum TraceParent {
     /// No trace: no header came, and this shim exports none.
     #[default]
     None,
-    /// The headers that came with the callback, passed on as they are (traces off here).
+    /// The headers that came with the callback, passed on as they are (traces off here):
+    /// reference-counted copies of the request's values, checked to be visible ASCII.
     Passed {
         /// `traceparent`.
-        traceparent: String,
-        /// `tracestate` (empty: none).
-        tracestate: String,
+        traceparent: HeaderValue,
+        /// `tracestate`, if any.
+        tracestate: Option<HeaderValue>,
     },
     /// This shim's span (traces on).
     Span(Context),
@@ -43,7 +46,14 @@ impl TraceParent {
             Self::Passed {
                 traceparent,
                 tracestate,
-            } => Some((traceparent.clone(), tracestate.clone())),
+            } => Some((
+                ascii(traceparent).to_owned(),
+                tracestate
+                    .as_ref()
+                    .map(ascii)
+                    .unwrap_or_default()
+                    .to_owned(),
+            )),
             Self::Span(cx) => otel::headers_of(cx),
         }
     }
@@ -53,14 +63,11 @@ impl TraceParent {
 /// with traces off, keeps those headers to pass on.
 pub(crate) fn callback(headers: &HeaderMap, command: &'static str) -> TraceParent {
     let Some(tracer) = otel::tracer() else {
-        return match headers.get(TRACEPARENT).and_then(|v| v.to_str().ok()) {
+        let visible = |v: &&HeaderValue| v.to_str().is_ok();
+        return match headers.get(TRACEPARENT).filter(visible) {
             Some(tp) => TraceParent::Passed {
-                traceparent: tp.to_owned(),
-                tracestate: headers
-                    .get(TRACESTATE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned(),
+                traceparent: tp.clone(),
+                tracestate: headers.get(TRACESTATE).filter(visible).cloned(),
             },
             None => TraceParent::None,
         };
@@ -99,18 +106,24 @@ pub(crate) fn callback_end(
 
 /// The span of one attempt of a policy call at `path` on `endpoint`, child of `parent`, and the
 /// W3C headers to send with it.
-pub(crate) fn attempt(
-    parent: &TraceParent,
+pub(crate) fn attempt<'a>(
+    parent: &'a TraceParent,
     path: &'static str,
     endpoint: &dyn std::fmt::Display,
     attempt: u32,
-) -> (Option<Context>, Option<W3cHeaders>) {
+) -> (Option<Context>, Option<W3cHeaders<'a>>) {
     match parent {
         TraceParent::None => (None, None),
         TraceParent::Passed {
             traceparent,
             tracestate,
-        } => (None, Some((traceparent.clone(), tracestate.clone()))),
+        } => (
+            None,
+            Some((
+                Cow::Borrowed(ascii(traceparent)),
+                Cow::Borrowed(tracestate.as_ref().map(ascii).unwrap_or_default()),
+            )),
+        ),
         TraceParent::Span(parent) => {
             let Some(tracer) = otel::tracer() else {
                 return (None, None);
@@ -130,7 +143,7 @@ pub(crate) fn attempt(
                 ])
                 .start_with_context(tracer, parent);
             let cx = parent.with_span(span);
-            let headers = otel::headers_of(&cx);
+            let headers = otel::headers_of(&cx).map(|(tp, ts)| (Cow::Owned(tp), Cow::Owned(ts)));
             (Some(cx), headers)
         }
     }
@@ -164,12 +177,16 @@ pub(crate) fn delivery(
     attempt: u32,
 ) -> TraceParent {
     let Some(tracer) = otel::tracer() else {
-        if traceparent.is_empty() {
-            return TraceParent::None;
-        }
-        return TraceParent::Passed {
-            traceparent: traceparent.to_owned(),
-            tracestate: tracestate.to_owned(),
+        // The spool kept what a callback brought; a value that is not a header (a damaged
+        // record) is not passed on.
+        return match HeaderValue::from_str(traceparent) {
+            Ok(tp) if !traceparent.is_empty() => TraceParent::Passed {
+                traceparent: tp,
+                tracestate: HeaderValue::from_str(tracestate)
+                    .ok()
+                    .filter(|_| !tracestate.is_empty()),
+            },
+            _ => TraceParent::None,
         };
     };
     let origin = otel::extract(
@@ -205,4 +222,55 @@ pub(crate) fn delivery_end(trace: &TraceParent, result: &str, failed: bool) {
         span.set_status(Status::error(result.to_owned()));
     }
     span.end();
+}
+
+/// A header value known to be visible ASCII (checked when the parent was made) as text.
+fn ascii(value: &HeaderValue) -> &str {
+    value.to_str().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    fn texts(h: Option<W3cHeaders<'_>>) -> Option<(String, String)> {
+        h.map(|(tp, ts)| (tp.into_owned(), ts.into_owned()))
+    }
+
+    /// With traces off (no tracer in unit tests), a callback's W3C headers reach the policy
+    /// call and the spool unchanged, and a spooled one reaches every delivery attempt.
+    #[test]
+    fn with_traces_off_the_w3c_headers_are_passed_on_unchanged() {
+        assert!(!otel::enabled());
+        let mut headers = HeaderMap::new();
+        let none = callback(&headers, "callbackBeforeSendSingleMsgCommand");
+        assert!(matches!(none, TraceParent::None));
+        assert_eq!(texts(attempt(&none, "/p.S/M", &"e", 1).1), None);
+
+        headers.insert(TRACEPARENT, HeaderValue::from_static(TP));
+        headers.insert(TRACESTATE, HeaderValue::from_static("congo=t61rcWkgMzE"));
+        let passed = callback(&headers, "callbackBeforeSendSingleMsgCommand");
+        let want = Some((TP.to_owned(), "congo=t61rcWkgMzE".to_owned()));
+        let (span, sent) = attempt(&passed, "/p.S/M", &"e", 1);
+        assert!(span.is_none());
+        assert_eq!(texts(sent), want);
+        assert_eq!(passed.headers(), want);
+
+        let delivered = delivery("c", TP, "", "op", "key", 2);
+        assert_eq!(
+            texts(attempt(&delivered, "/p.S/M", &"e", 1).1),
+            Some((TP.to_owned(), String::new()))
+        );
+        // A damaged record (not a header value) passes nothing on.
+        assert!(matches!(
+            delivery("c", "bad\nvalue", "", "op", "key", 2),
+            TraceParent::None
+        ));
+        assert!(matches!(
+            delivery("c", "", "", "op", "key", 2),
+            TraceParent::None
+        ));
+    }
 }

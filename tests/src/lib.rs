@@ -61,19 +61,21 @@ pub fn fixture(name: &str) -> Vec<u8> {
 /// Builds the Go program in `tests/<name>` into `target/<name>/<name>` and returns its path.
 /// Panics if Go is missing (the README lists it) or the build fails.
 pub fn go_build(name: &str) -> PathBuf {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name);
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target")
-        .join(name)
-        .join(name);
+    go_build_at(&format!("tests/{name}"), name)
+}
+
+/// Builds the Go program in `dir` (relative to the repository root) into
+/// `target/<name>/<name>` and returns its path. Panics if Go is missing or the build fails.
+pub fn go_build_at(dir: &str, name: &str) -> PathBuf {
+    let out = repo_path("target").join(name).join(name);
     let status = std::process::Command::new("go")
         .args(["build", "-o"])
         .arg(&out)
         .arg(".")
-        .current_dir(&src)
+        .current_dir(repo_path(dir))
         .status()
         .unwrap_or_else(|e| panic!("cannot run `go` (install Go to run these tests): {e}"));
-    assert!(status.success(), "go build of tests/{name} failed");
+    assert!(status.success(), "go build of {dir} failed");
     out
 }
 

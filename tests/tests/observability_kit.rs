@@ -37,19 +37,7 @@ audit:
 /// (`up` and Prometheus' other own series left out by the checker). It parses both files first
 /// and fails on any error.
 fn kit_metric_names() -> BTreeSet<String> {
-    let src = repo_path("deploy/observability/check");
-    let bin = repo_path("target/observability-check/check");
-    let status = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg(".")
-        .current_dir(&src)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run `go` (install Go to run this test): {e}"));
-    assert!(
-        status.success(),
-        "go build of deploy/observability/check failed"
-    );
+    let bin = openim_tests::go_build_at("deploy/observability/check", "observability-check");
     let kit = repo_path("deploy/observability");
     let out = Command::new(&bin)
         .arg("-names")

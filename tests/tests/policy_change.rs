@@ -151,6 +151,16 @@ fn mixed(n: usize) -> Vec<(&'static str, Vec<u8>)> {
 
 /// Posts `calls` to the shim at `addr`, 8 at a time; returns each reply and its latency, in
 /// order.
+/// A shim process for the policy at `policy` with the config file `config`, spool off (these
+/// tests look at replies and captures, not at after-event delivery).
+async fn shim_with_config(policy: &str, config: &Path) -> ShimProcess {
+    ShimProcess::start(
+        &["--policy", policy, "--config", config.to_str().unwrap()],
+        &[("OPENIM_SHIM_SPOOL_ENABLED", "false")],
+    )
+    .await
+}
+
 async fn post_all(addr: SocketAddr, calls: &[(&'static str, Vec<u8>)]) -> Vec<(Value, Duration)> {
     post_some(addr, calls, 8).await
 }
@@ -250,16 +260,7 @@ async fn a_capture_replayed_against_changed_rules_counts_exactly_the_changed_ver
     .unwrap();
 
     let policy_a = PolicyProcess::start(&rules_a).await;
-    let shim = ShimProcess::start(
-        &[
-            "--policy",
-            &policy_a.url(),
-            "--config",
-            config.to_str().unwrap(),
-        ],
-        &[("OPENIM_SHIM_SPOOL_ENABLED", "false")],
-    )
-    .await;
+    let shim = shim_with_config(&policy_a.url(), &config).await;
     let calls = mixed(2_000);
     let replies = post_all(shim.addr, &calls).await;
     assert_eq!(replies.len(), 2_000);
@@ -439,16 +440,7 @@ async fn a_shadow_that_refuses_a_word_disagrees_on_exactly_those_callbacks() {
         ),
     )
     .unwrap();
-    let shim = ShimProcess::start(
-        &[
-            "--policy",
-            &primary.url(),
-            "--config",
-            config.to_str().unwrap(),
-        ],
-        &[("OPENIM_SHIM_SPOOL_ENABLED", "false")],
-    )
-    .await;
+    let shim = shim_with_config(&primary.url(), &config).await;
     let calls = shadow_calls(400);
     let lottery = calls.iter().filter(|(_, l)| *l).count();
     assert!(lottery > 20, "{lottery}");

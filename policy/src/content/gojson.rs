@@ -6,8 +6,9 @@
 //! - **Syntax** is checked over the whole input before anything is stored: RFC 8259 JSON, at most
 //!   10,000 nested arrays and objects, only whitespace after the value. Inside strings any byte
 //!   from 0x20 up is accepted, invalid UTF-8 included.
-//! - **Strings** decode with each byte of invalid UTF-8 replaced by U+FFFD, and each `\uXXXX`
-//!   surrogate that is not a high surrogate followed by a `\uXXXX` low one replaced by U+FFFD.
+//! - **Strings** decode with each byte of invalid UTF-8 replaced by U+FFFD, and each escaped
+//!   surrogate (`\u` and four hex digits, D800-DFFF) that is not a high surrogate followed by an
+//!   escaped low one replaced by U+FFFD.
 //! - **Keys** are decoded like strings, then matched to a struct field: a field whose name is the
 //!   key exactly, else the first field whose name is equal to it under Unicode simple case
 //!   folding (`bytes.EqualFold`: `Content`, `CONTENT`, and `K` with the Kelvin sign `K`, `S`
@@ -279,7 +280,7 @@ pub(crate) fn unquote(raw: &[u8]) -> Cow<'_, str> {
                         };
                         p += 4;
                         if (0xD800..0xE000).contains(&first) {
-                            // Go: a surrogate pairs with a following `\uXXXX`, or is U+FFFD.
+                            // Go: a surrogate pairs with a following `\u` escape, or is U+FFFD.
                             let second = (raw[p..].starts_with(b"\\u"))
                                 .then(|| hex4(&raw[p + 2..]))
                                 .flatten();

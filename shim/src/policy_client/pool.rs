@@ -264,7 +264,7 @@ impl Pool {
                 if retried { 2 } else { 1 },
             );
             let trace_headers = trace.iter().flat_map(|(tp, ts)| {
-                [(TRACEPARENT, tp.as_str()), (TRACESTATE, ts.as_str())]
+                [(TRACEPARENT, tp.as_ref()), (TRACESTATE, ts.as_ref())]
                     .into_iter()
                     .filter(|(_, v)| !v.is_empty())
             });
