@@ -24,13 +24,13 @@ use bytes::{Bytes, BytesMut};
 use http::uri::Authority;
 use http_body_util::{BodyExt as _, Full};
 use hyper::client::conn::http2;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use metrics::{Counter, Histogram};
 use prost::Message as _;
 use tokio::sync::{Notify, watch};
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_check_response};
 
-use super::grpc;
+use super::{coalesce::coalesced, grpc};
 
 /// What one consecutive failure adds to an endpoint's load, in calls.
 const FAILURE_PENALTY: usize = 8;
@@ -495,13 +495,13 @@ impl Endpoint {
                     if let Some(tls) = &self.tls {
                         let stream = self.tls_handshake(tls, stream).await?;
                         let (conn, connection) = builder
-                            .handshake(TokioIo::new(stream))
+                            .handshake(coalesced(stream))
                             .await
                             .map_err(std::io::Error::other)?;
                         return Ok((conn, Box::pin(connection) as _));
                     }
                     let (conn, connection) = builder
-                        .handshake(TokioIo::new(stream))
+                        .handshake(coalesced(stream))
                         .await
                         .map_err(std::io::Error::other)?;
                     Ok((conn, Box::pin(connection) as _))
@@ -509,7 +509,7 @@ impl Endpoint {
                 Address::Unix(path) => {
                     let stream = tokio::net::UnixStream::connect(path).await?;
                     let (conn, connection) = builder
-                        .handshake(TokioIo::new(stream))
+                        .handshake(coalesced(stream))
                         .await
                         .map_err(std::io::Error::other)?;
                     Ok((conn, Box::pin(connection) as _))

@@ -8,6 +8,7 @@
 //! - `pool`: balancing over a pool's endpoints, transparent retry.
 //! - `grpc`: the gRPC wire format of a unary call and of a health watch.
 
+mod coalesce;
 mod discovery;
 mod endpoint;
 mod grpc;
