@@ -107,7 +107,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(Args::parse())) {
+    match openim_common::block_on(&runtime, run(Args::parse())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The cause chain on one line, no backtrace whatever RUST_BACKTRACE says: a rules

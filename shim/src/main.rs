@@ -31,7 +31,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     match openim_common::runtime() {
-        Ok(runtime) => runtime.block_on(async_main()),
+        Ok(runtime) => openim_common::block_on(&runtime, async_main()),
         Err(e) => {
             eprintln!("openim-shim: cannot start the Tokio runtime: {e}");
             ExitCode::FAILURE
