@@ -91,7 +91,7 @@ struct Args {
 /// mimalloc instead of the system allocator: decisions make many small, short-lived allocations
 /// (7% fewer instructions per decision under callgrind). Built with `no_thp` (workspace
 /// Cargo.toml): mimalloc's transparent huge pages doubled the peak RSS with the 10k-word rules
-/// (57 MB against 27 MB) for no measurable speed.
+/// (57 MB against 27 MB).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

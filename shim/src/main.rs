@@ -22,8 +22,7 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_FORCED: i32 = 130;
 
 /// mimalloc instead of glibc's malloc, which took ~8% of the shim's CPU under load (many small,
-/// short-lived allocations per callback; glibc's consolidation of freed chunks showed in the
-/// profile). A/B on bench (b): shim CPU per callback 54.5 → 49.9 µs. Built without transparent
+/// short-lived allocations per callback). A/B on bench (b): shim CPU per callback 54.5 → 49.9 µs. Built without transparent
 /// huge pages (`no_thp`, workspace Cargo.toml): with them its arenas doubled the peak RSS
 /// (22 MB → 45 MB), which is why an earlier attempt was dropped; without them 24 MB.
 #[global_allocator]
