@@ -373,6 +373,7 @@ pub async fn start(
             let (stop_intake, stop_intake_rx) = watch::channel(false);
             let (state_tx, state) = watch::channel(writer::State {
                 last_seq: summary.last_seq,
+                fresh: None,
                 events: summary.events,
                 intake_done: false,
             });

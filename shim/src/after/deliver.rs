@@ -27,7 +27,7 @@ use tokio::{
 use tonic::Code;
 
 use super::{
-    spool::{SpoolRecord, Store, Stored},
+    spool::{Batch, SpoolRecord, Store, Stored},
     writer::{State, unix_ms},
 };
 use crate::{
@@ -99,6 +99,31 @@ pub(crate) enum Attempt {
     Retry(&'static str),
 }
 
+/// The events of a batch just committed from sequence number `next` on, as the spool would
+/// load them (no attempts yet), if the batch holds `next`; `None` means read the spool. A batch's
+/// new events have consecutive sequence numbers.
+fn fresh_page(batch: &Batch, next: u64) -> Option<Vec<Stored>> {
+    let first = batch.append.first()?.0;
+    let last = batch.append.last()?.0;
+    if !(first..=last).contains(&next) {
+        return None;
+    }
+    let skip = usize::try_from(next - first).ok()?;
+    if batch.append.get(skip).map(|(seq, _)| *seq) != Some(next) {
+        return None;
+    }
+    Some(
+        batch.append[skip..]
+            .iter()
+            .map(|(seq, record)| Stored {
+                seq: *seq,
+                record: record.clone(),
+                attempts: 0,
+            })
+            .collect(),
+    )
+}
+
 /// Classifies the result of one delivery attempt (see the module docs).
 pub(crate) fn classify(result: &Result<(), CallError>) -> Attempt {
     match result {
@@ -142,20 +167,28 @@ impl Deliverer {
                 r = state.wait_for(|s| s.last_seq >= next) => if r.is_err() { break },
             }
             // Everything committed up to here is visible to the read below.
-            let committed = state.borrow().last_seq;
+            let (committed, fresh) = {
+                let s = state.borrow();
+                (s.last_seq, s.fresh.clone())
+            };
             let reader = store.clone();
-            let page = match tokio::task::spawn_blocking(move || reader.load(next, PAGE)).await {
-                Ok(Ok(page)) => page,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "cannot read the after-event spool; retrying");
-                    tokio::time::sleep(READ_RETRY).await;
-                    continue;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "after-event spool read task failed; retrying");
-                    tokio::time::sleep(READ_RETRY).await;
-                    continue;
-                }
+            let page = match fresh.as_deref().and_then(|batch| fresh_page(batch, next)) {
+                // Just committed, still in memory: no read back (the usual case while the feeder
+                // keeps up).
+                Some(page) => page,
+                None => match tokio::task::spawn_blocking(move || reader.load(next, PAGE)).await {
+                    Ok(Ok(page)) => page,
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "cannot read the after-event spool; retrying");
+                        tokio::time::sleep(READ_RETRY).await;
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "after-event spool read task failed; retrying");
+                        tokio::time::sleep(READ_RETRY).await;
+                        continue;
+                    }
+                },
             };
             if page.is_empty() {
                 // Only if events up to `committed` were removed unread (none are): skip past
@@ -346,6 +379,28 @@ mod tests {
     use tonic::Status;
 
     use super::*;
+
+    #[test]
+    fn a_fresh_batch_is_delivered_from_memory_only_when_it_holds_the_next_event() {
+        let batch = Batch {
+            append: vec![(7, b"seven".to_vec()), (8, b"eight".to_vec())],
+            ..Batch::default()
+        };
+        let page = fresh_page(&batch, 8).expect("8 is in the batch");
+        assert_eq!(
+            page,
+            vec![Stored {
+                seq: 8,
+                record: b"eight".to_vec(),
+                attempts: 0,
+            }]
+        );
+        assert_eq!(fresh_page(&batch, 7).map(|p| p.len()), Some(2));
+        // Events before the batch, or after it, are read from the spool.
+        assert_eq!(fresh_page(&batch, 6), None);
+        assert_eq!(fresh_page(&batch, 9), None);
+        assert_eq!(fresh_page(&Batch::default(), 1), None);
+    }
 
     fn retry() -> RetrySettings {
         RetrySettings {

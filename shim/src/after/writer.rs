@@ -42,10 +42,13 @@ const COMMIT_RETRY: Duration = Duration::from_millis(500);
 const FULL_HYSTERESIS: f64 = 0.9;
 
 /// What the writer publishes after each commit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct State {
     /// The highest sequence number committed: everything up to it can be loaded.
     pub(crate) last_seq: u64,
+    /// The last committed batch that added events, so that the feeder can deliver them without
+    /// reading them back from the spool (one blocking-thread hop per commit less).
+    pub(crate) fresh: Option<Arc<Batch>>,
     /// Events in the spool.
     pub(crate) events: u64,
     /// The intake queue is closed and everything in it is committed (or given up).
@@ -124,6 +127,7 @@ impl Writer {
         let mut full_until: Option<u64> = None;
         let mut failed_last = false;
         let mut last_commit: Option<tokio::time::Instant> = None;
+        let mut fresh: Option<Arc<Batch>> = None;
         self.publish(events, bytes);
         loop {
             let mut accepted = Vec::new();
@@ -231,6 +235,7 @@ impl Writer {
                         bytes = kept_bytes + added_bytes;
                         if let Some(top) = top {
                             last_seq = top;
+                            fresh = Some(batch);
                         }
                         for at in ack_times {
                             histogram!("openim_shim_spool_commit_delay_seconds", "backend" => "local")
@@ -264,6 +269,7 @@ impl Writer {
             }
             self.state.send_replace(State {
                 last_seq,
+                fresh: fresh.clone(),
                 events,
                 intake_done: !intake_open,
             });
