@@ -128,7 +128,11 @@ impl Writer {
         let mut failed_last = false;
         let mut last_commit: Option<tokio::time::Instant> = None;
         let mut fresh: Option<Arc<Batch>> = None;
-        self.publish(events, bytes);
+        let store = self.store.clone();
+        let file = tokio::task::spawn_blocking(move || store.file_len())
+            .await
+            .unwrap_or(0);
+        self.publish(events, bytes, file);
         loop {
             let mut accepted = Vec::new();
             let mut outcomes = std::mem::take(&mut carried);
@@ -229,7 +233,7 @@ impl Writer {
                 let batch = Arc::new(batch);
                 last_commit = Some(tokio::time::Instant::now());
                 match self.commit(&batch).await {
-                    Ok(()) => {
+                    Ok(file) => {
                         failed_last = false;
                         events = kept + appended;
                         bytes = kept_bytes + added_bytes;
@@ -242,7 +246,7 @@ impl Writer {
                                 .record(at.elapsed().as_secs_f64());
                         }
                         self.status.local_ok();
-                        self.publish(events, bytes);
+                        self.publish(events, bytes, file);
                     }
                     Err(error) => {
                         failed_last = true;
@@ -276,17 +280,18 @@ impl Writer {
         }
     }
 
-    fn publish(&self, events: u64, bytes: u64) {
+    /// Publishes the spool's counts and the size of its file (`file`, read on a blocking
+    /// thread: it is a `statx`).
+    fn publish(&self, events: u64, bytes: u64, file: u64) {
         gauge!("openim_shim_spool_events", "backend" => "local").set(events as f64);
         gauge!("openim_shim_spool_bytes", "backend" => "local").set(bytes as f64);
-        let file = self.store.file_len();
         gauge!("openim_shim_spool_file_bytes").set(file as f64);
         self.status.local_counts(events, bytes, file);
     }
 
     /// Commits `batch`, once more if the first try fails (the store reopens the database in
-    /// between). Returns the error of the second try.
-    async fn commit(&self, batch: &Arc<Batch>) -> Result<(), String> {
+    /// between). Returns the size of the spool file after it, or the error of the second try.
+    async fn commit(&self, batch: &Arc<Batch>) -> Result<u64, String> {
         let mut error = String::new();
         for attempt in 0..2 {
             if attempt > 0 {
@@ -298,8 +303,9 @@ impl Writer {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             let (store, b) = (self.store.clone(), batch.clone());
-            error = match tokio::task::spawn_blocking(move || store.commit(&b)).await {
-                Ok(Ok(())) => return Ok(()),
+            let committed = move || store.commit(&b).map(|()| store.file_len());
+            error = match tokio::task::spawn_blocking(committed).await {
+                Ok(Ok(file)) => return Ok(file),
                 Ok(Err(e)) => e.to_string(),
                 Err(e) => format!("commit task failed: {e}"),
             };
