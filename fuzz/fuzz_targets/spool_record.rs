@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
         spool
             .0
             .commit(&Batch {
-                append: vec![(seq, data.to_vec())],
+                append: vec![(seq, data.to_vec().into())],
                 attempts: vec![(seq, 1)],
                 remove: Vec::new(),
             })

@@ -100,18 +100,13 @@ pub(crate) enum Attempt {
 }
 
 /// The events of a batch just committed from sequence number `next` on, as the spool would
-/// load them (no attempts yet), if the batch holds `next`; `None` means read the spool. A batch's
-/// new events have consecutive sequence numbers.
+/// load them (no attempts yet, records shared with the batch), if the batch holds `next`; `None`
+/// means read the spool.
 fn fresh_page(batch: &Batch, next: u64) -> Option<Vec<Stored>> {
-    let first = batch.append.first()?.0;
-    let last = batch.append.last()?.0;
-    if !(first..=last).contains(&next) {
-        return None;
-    }
-    let skip = usize::try_from(next - first).ok()?;
-    if batch.append.get(skip).map(|(seq, _)| *seq) != Some(next) {
-        return None;
-    }
+    let skip = batch
+        .append
+        .binary_search_by_key(&next, |(seq, _)| *seq)
+        .ok()?;
     Some(
         batch.append[skip..]
             .iter()
@@ -376,6 +371,7 @@ impl Deliverer {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
     use tonic::Status;
 
     use super::*;
@@ -383,7 +379,10 @@ mod tests {
     #[test]
     fn a_fresh_batch_is_delivered_from_memory_only_when_it_holds_the_next_event() {
         let batch = Batch {
-            append: vec![(7, b"seven".to_vec()), (8, b"eight".to_vec())],
+            append: vec![
+                (7, Bytes::from_static(b"seven")),
+                (8, Bytes::from_static(b"eight")),
+            ],
             ..Batch::default()
         };
         let page = fresh_page(&batch, 8).expect("8 is in the batch");
@@ -391,10 +390,12 @@ mod tests {
             page,
             vec![Stored {
                 seq: 8,
-                record: b"eight".to_vec(),
+                record: Bytes::from_static(b"eight"),
                 attempts: 0,
             }]
         );
+        // Shared with the batch, not copied.
+        assert_eq!(page[0].record.as_ptr(), batch.append[1].1.as_ptr());
         assert_eq!(fresh_page(&batch, 7).map(|p| p.len()), Some(2));
         // Events before the batch, or after it, are read from the spool.
         assert_eq!(fresh_page(&batch, 6), None);

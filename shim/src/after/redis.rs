@@ -446,7 +446,7 @@ impl Writer {
                     let commands: Vec<_> = records.iter().map(|r| r.0).collect();
                     let mut batch = Batch::default();
                     for (_, _, encoded) in records {
-                        batch.append.push((next_seq, encoded));
+                        batch.append.push((next_seq, encoded.into()));
                         next_seq += 1;
                     }
                     let n = batch.append.len() as u64;

@@ -124,8 +124,8 @@ pub struct Summary {
 pub struct Stored {
     /// Its sequence number.
     pub seq: u64,
-    /// Its encoded [`SpoolRecord`].
-    pub record: Vec<u8>,
+    /// Its encoded [`SpoolRecord`] (shared, not copied, when it comes from a [`Batch`]).
+    pub record: Bytes,
     /// Delivery attempts already made.
     pub attempts: u32,
 }
@@ -134,7 +134,7 @@ pub struct Stored {
 #[derive(Debug, Default)]
 pub struct Batch {
     /// New events: sequence number and encoded [`SpoolRecord`].
-    pub append: Vec<(u64, Vec<u8>)>,
+    pub append: Vec<(u64, Bytes)>,
     /// Attempts made, by sequence number.
     pub attempts: Vec<(u64, u32)>,
     /// Events done with (delivered, or given up).
@@ -365,7 +365,7 @@ impl Store {
                 let mut events = tx.open_table(EVENTS).map_err(db_error)?;
                 let mut attempts = tx.open_table(ATTEMPTS).map_err(db_error)?;
                 for (seq, record) in &batch.append {
-                    events.insert(seq, record.as_slice()).map_err(db_error)?;
+                    events.insert(seq, record.as_ref()).map_err(db_error)?;
                 }
                 for (seq, n) in &batch.attempts {
                     attempts.insert(seq, n).map_err(db_error)?;
@@ -395,7 +395,7 @@ impl Store {
                     .map_or(0, |a| a.value());
                 out.push(Stored {
                     seq,
-                    record: record.value().to_vec(),
+                    record: Bytes::copy_from_slice(record.value()),
                     attempts,
                 });
             }
@@ -420,8 +420,8 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn record(n: u8) -> Vec<u8> {
-        vec![n; 10 + usize::from(n)]
+    fn record(n: u8) -> Bytes {
+        vec![n; 10 + usize::from(n)].into()
     }
 
     #[test]
@@ -535,7 +535,7 @@ mod tests {
             let append: Vec<_> = (0..50)
                 .map(|_| {
                     seq += 1;
-                    (seq, vec![7u8; 1000])
+                    (seq, Bytes::from(vec![7u8; 1000]))
                 })
                 .collect();
             let seqs: Vec<_> = append.iter().map(|(s, _)| *s).collect();
@@ -562,7 +562,7 @@ mod tests {
             .unwrap();
         store
             .commit(&Batch {
-                append: vec![(seq + 1, vec![1u8; 1000])],
+                append: vec![(seq + 1, vec![1u8; 1000].into())],
                 ..Batch::default()
             })
             .unwrap();

@@ -206,7 +206,7 @@ impl Writer {
             for q in accepted {
                 let at = q.at;
                 let (command, record) = record_of(q);
-                let encoded = record.encode_to_vec();
+                let encoded = bytes::Bytes::from(record.encode_to_vec());
                 let size = encoded.len() as u64;
                 if full_until.is_some()
                     || kept + batch.append.len() as u64 >= self.limits.max_events

@@ -169,8 +169,8 @@ mod tests {
     }
 
     /// Sends `calls` concurrent requests with 600-byte bodies over an HTTP/2 connection on
-    /// `wrap(socket)`; returns the writes the calls took (after the handshake and one call) and checks
-    /// every answer arrived.
+    /// `wrap(socket)`; returns the writes the calls took (after the handshake and one call) and
+    /// checks every answer arrived.
     async fn writes_for<I, W>(calls: usize, wrap: W) -> usize
     where
         W: FnOnce(Counting) -> I,
@@ -262,8 +262,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn calls_complete_on_a_multi_thread_runtime() {
         // The pause before a flush must not stall a connection whose tasks run on several
-        // workers: every call still gets its answer (checked inside `writes_for`).
-        let writes = writes_for(8, coalesced).await;
+        // workers: every call gets its answer (checked inside `writes_for`) in time.
+        let writes =
+            tokio::time::timeout(std::time::Duration::from_secs(10), writes_for(8, coalesced))
+                .await
+                .expect("calls stalled behind a deferred flush");
         assert!(writes >= 1);
     }
 }
