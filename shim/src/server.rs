@@ -100,7 +100,14 @@ pub(crate) async fn run(
             let mut http = http1::Builder::new();
             http.timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
-                .keep_alive(true);
+                .keep_alive(true)
+                // No read while a request is in flight: by default hyper reads the socket to
+                // spot a client that hangs up mid-request, and as the request's body still
+                // holds the first read buffer, that read takes a second one (8 KiB per callback
+                // in flight) and costs a `recvfrom` per callback. A hang-up is then seen when
+                // the answer is written; the callback finishes first (its deadline bounds it),
+                // which an after-event needs anyway to be spooled.
+                .half_close(true);
             match tls {
                 None => {
                     let conn = http.serve_connection(TokioIo::new(io), service);

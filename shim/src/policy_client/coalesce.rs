@@ -14,14 +14,14 @@
 //! per callback 0.83 → 0.26 (`sendto`/`writev`), shim CPU per callback 51.0 → 45.1 µs, policy
 //! 19.2 → 15.5 µs, throughput 13.5k → 14.9k req/s.
 //!
-//! Below full load that left one write per frame: a call's DATA frame reaches h2 one task hop
-//! after its HEADERS, so a call that was alone in its round went out in two writes, and the
-//! policy, on the same core, woke for each. The flush therefore first lets the tasks already
-//! scheduled run (`yield_now`), then writes everything they added. Measured on bench (c-uds) at
-//! 3,000 callbacks/s, 2 alternated pairs: the shim's `sendto` per callback 2.67 → 1.80, context
-//! switches of the shim's threads per callback 2.9-3.0 → 2.4-2.7. The wait is one pass of the
-//! scheduler: at most the tasks that were ready (Tokio's current-thread runtime polls I/O after
-//! at most 61 of them), the price of not waking the policy twice per call.
+//! Below full load that left one write per frame. The flush therefore first lets the tasks
+//! already scheduled run (`yield_now`), then writes everything they added: the calls that
+//! became ready in the same pass of the scheduler share a write. (With hyper's HTTP/2 client,
+//! before `h2conn`, this also kept a lone call's HEADERS and DATA together: hyper handed the DATA
+//! over one task hop later. Measured then on bench (c-uds) at 3,000 callbacks/s, 2 alternated
+//! pairs: the shim's `sendto` per callback 2.67 → 1.80.) The wait is one pass of the scheduler:
+//! at most the tasks that were ready (Tokio's current-thread runtime polls I/O after at most 61
+//! of them).
 
 use std::{
     io,
@@ -29,7 +29,6 @@ use std::{
     task::{Context, Poll, ready},
 };
 
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, BufWriter, ReadBuf};
 
 /// Bytes of frames gathered before one write (h2's own write buffer is as large).
@@ -37,15 +36,15 @@ const WRITE_BUFFER: usize = 16 * 1024;
 
 /// `io` ready for h2: buffered, with its vectored writes hidden and its flushes deferred (see
 /// the module docs).
-pub(super) fn coalesced<T>(io: T) -> TokioIo<Coalescing<T>>
+pub(super) fn coalesced<T>(io: T) -> Coalescing<T>
 where
     T: AsyncRead + AsyncWrite + Unpin,
 {
-    TokioIo::new(Coalescing {
+    Coalescing {
         inner: BufWriter::with_capacity(WRITE_BUFFER, io),
         yielding: None,
         flushing: false,
-    })
+    }
 }
 
 /// A write buffer over `T` that hides its vectored writes (`is_write_vectored` keeps its
@@ -81,11 +80,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Coalescing<T> {
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
         if !this.flushing && !this.inner.buffer().is_empty() {
-            // Why: a call's DATA frame reaches h2 one task hop after its HEADERS (hyper's body
-            // task waits for flow-control capacity, which the connection task assigns), so
-            // flushing at once wrote every call in two pieces and woke the policy twice.
-            // `yield_now` resumes this task after the tasks already scheduled and the I/O
-            // driver's ready events have run, so their frames join this write.
+            // Why: `yield_now` resumes this task after the tasks already scheduled and the I/O
+            // driver's ready events have run, so the calls they start join this write instead
+            // of waking the policy once more each.
             let pause = this
                 .yielding
                 .get_or_insert_with(|| Box::pin(tokio::task::yield_now()));
@@ -112,11 +109,10 @@ mod tests {
 
     use bytes::Bytes;
     use http_body_util::{BodyExt as _, Full};
-    use hyper::client::conn::http2;
-    use hyper_util::rt::TokioExecutor;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
     use tokio::io::DuplexStream;
 
-    use super::*;
+    use super::{super::h2conn, *};
 
     /// A socket-like stream (vectored writes) that counts the writes reaching it.
     struct Counting {
@@ -168,13 +164,13 @@ mod tests {
         }
     }
 
-    /// Sends `calls` concurrent requests with 600-byte bodies over an HTTP/2 connection on
-    /// `wrap(socket)`; returns the writes the calls took (after the handshake and one call) and
-    /// checks every answer arrived.
+    /// Sends `calls` concurrent requests with 600-byte bodies over an HTTP/2 connection (the
+    /// shim's, `h2conn`) on `wrap(socket)`; returns the writes the calls took (after the
+    /// handshake and one call) and checks every answer arrived.
     async fn writes_for<I, W>(calls: usize, wrap: W) -> usize
     where
         W: FnOnce(Counting) -> I,
-        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (client, server) = tokio::io::duplex(1 << 20);
         tokio::spawn(async move {
@@ -193,32 +189,28 @@ mod tests {
             inner: client,
             writes: writes.clone(),
         });
-        let (mut send, conn) = http2::Builder::new(TokioExecutor::new())
-            .handshake::<_, Full<Bytes>>(io)
+        let (send, conn) = h2conn::handshake(io, std::time::Duration::from_secs(60))
             .await
             .expect("handshake");
         tokio::spawn(conn);
+        let call = |send: h2conn::Conn, body: Bytes| async move {
+            let req = http::Request::post("http://policy/p").body(())?;
+            let resp = h2conn::send(&send, req, body.clone()).await?;
+            let echoed = resp.into_body().collect().await?.to_bytes();
+            assert_eq!(echoed, body);
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        };
         let body = Bytes::from(vec![b'x'; 600]);
         // One call first, so that the settings exchange is over before the count starts.
-        let warm = http::Request::post("http://policy/p").body(Full::new(body.clone()));
-        let warm = send
-            .send_request(warm.expect("request"))
+        call(send.clone(), body.clone())
             .await
             .expect("warm-up call");
-        warm.into_body().collect().await.expect("warm-up answer");
         // Let the connection task write whatever the warm-up left it to write.
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let before = writes.load(Ordering::Relaxed);
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..calls {
-            let (mut send, body) = (send.clone(), body.clone());
-            tasks.spawn(async move {
-                let req = http::Request::post("http://policy/p").body(Full::new(body.clone()))?;
-                let resp = send.send_request(req).await?;
-                let echoed = resp.into_body().collect().await?.to_bytes();
-                assert_eq!(echoed, body);
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-            });
+            tasks.spawn(call(send.clone(), body.clone()));
         }
         while let Some(done) = tasks.join_next().await {
             done.expect("call task").expect("call");
@@ -229,7 +221,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn frames_of_ready_calls_share_a_write() {
         let calls = 32;
-        let plain = writes_for(calls, TokioIo::new).await;
+        let plain = writes_for(calls, |io| io).await;
         let buffered = writes_for(calls, coalesced).await;
         eprintln!("writes for {calls} concurrent calls: {plain} plain, {buffered} coalesced");
         // Unbuffered, h2 writes every body over 256 bytes on its own (its HEADERS share writes).
@@ -245,18 +237,9 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_lone_call_takes_one_write() {
-        let plain = writes_for(1, TokioIo::new).await;
+        // Its HEADERS and DATA are queued together (`h2conn::send`) and leave together.
         let buffered = writes_for(1, coalesced).await;
-        eprintln!("writes for a lone call: {plain} plain, {buffered} coalesced");
-        // Flushed at once, its HEADERS leave before hyper's body task has handed over the DATA.
-        assert!(
-            plain >= 2,
-            "{plain} writes for a lone call without coalescing"
-        );
-        assert_eq!(
-            buffered, 1,
-            "writes for a lone call (without coalescing: {plain})"
-        );
+        assert_eq!(buffered, 1, "writes for a lone call");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

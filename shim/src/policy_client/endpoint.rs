@@ -20,17 +20,16 @@ use std::{
 };
 
 use arc_swap::ArcSwapOption;
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use http::uri::Authority;
-use http_body_util::{BodyExt as _, Full};
-use hyper::client::conn::http2;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use http_body_util::BodyExt as _;
 use metrics::{Counter, Histogram};
 use prost::Message as _;
 use tokio::sync::{Notify, watch};
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_check_response};
 
-use super::{coalesce::coalesced, grpc};
+pub(crate) use super::h2conn::Conn;
+use super::{coalesce::coalesced, grpc, h2conn};
 
 /// What one consecutive failure adds to an endpoint's load, in calls.
 const FAILURE_PENALTY: usize = 8;
@@ -50,9 +49,6 @@ impl fmt::Debug for ClientTls {
             .finish_non_exhaustive()
     }
 }
-
-/// An HTTP/2 connection to an endpoint: the handle requests are sent through.
-pub(crate) type Conn = http2::SendRequest<Full<Bytes>>;
 
 /// Where an endpoint listens.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -474,19 +470,12 @@ impl Endpoint {
         started
     }
 
-    /// One connection attempt: the socket, then the HTTP/2 handshake.
+    /// One connection attempt: the socket, then the HTTP/2 handshake; returns the handle and
+    /// the connection's future.
     async fn connect(
         &self,
-    ) -> std::io::Result<(
-        Conn,
-        std::pin::Pin<Box<dyn std::future::Future<Output = hyper::Result<()>> + Send>>,
-    )> {
-        let mut builder = http2::Builder::new(TokioExecutor::new());
-        builder
-            .timer(TokioTimer::new())
-            .keep_alive_interval(self.settings.keepalive)
-            .keep_alive_timeout(self.settings.keepalive / 2)
-            .keep_alive_while_idle(true);
+    ) -> std::io::Result<(Conn, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>)> {
+        let keepalive = self.settings.keepalive;
         let attempt = async {
             match &self.address {
                 Address::Tcp(addr) => {
@@ -494,24 +483,18 @@ impl Endpoint {
                     stream.set_nodelay(true)?;
                     if let Some(tls) = &self.tls {
                         let stream = self.tls_handshake(tls, stream).await?;
-                        let (conn, connection) = builder
-                            .handshake(coalesced(stream))
-                            .await
-                            .map_err(std::io::Error::other)?;
+                        let (conn, connection) =
+                            h2conn::handshake(coalesced(stream), keepalive).await?;
                         return Ok((conn, Box::pin(connection) as _));
                     }
-                    let (conn, connection) = builder
-                        .handshake(coalesced(stream))
-                        .await
-                        .map_err(std::io::Error::other)?;
+                    let (conn, connection) =
+                        h2conn::handshake(coalesced(stream), keepalive).await?;
                     Ok((conn, Box::pin(connection) as _))
                 }
                 Address::Unix(path) => {
                     let stream = tokio::net::UnixStream::connect(path).await?;
-                    let (conn, connection) = builder
-                        .handshake(coalesced(stream))
-                        .await
-                        .map_err(std::io::Error::other)?;
+                    let (conn, connection) =
+                        h2conn::handshake(coalesced(stream), keepalive).await?;
                     Ok((conn, Box::pin(connection) as _))
                 }
             }
@@ -565,7 +548,7 @@ impl Endpoint {
 
     /// Follows the endpoint's `grpc.health.v1` status (server `""`) on `conn` until the stream
     /// ends. A policy without health checking (UNIMPLEMENTED) counts as serving.
-    async fn watch_health(self: Arc<Self>, mut conn: Conn, changed: Arc<Notify>) {
+    async fn watch_health(self: Arc<Self>, conn: Conn, changed: Arc<Notify>) {
         let set = |h: Health| {
             let before = self.health.swap(h as u8, Ordering::Relaxed);
             if before != h as u8 {
@@ -582,11 +565,10 @@ impl Endpoint {
             self.scheme(),
             &self.authority,
             "/grpc.health.v1.Health/Watch",
-            body,
             None,
             [],
         );
-        let Ok(response) = conn.send_request(request).await else {
+        let Ok(response) = h2conn::send(&conn, request, body).await else {
             return;
         };
         let (parts, mut body) = response.into_parts();

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri, header};
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::BodyExt as _;
 use tonic::{Code, Status};
 
 /// Length of the prefix of every gRPC message: a compression flag and a big-endian length.
@@ -44,24 +44,24 @@ fn put_prefix(buf: &mut BytesMut, len: usize) {
     buf.put_u32(u32::try_from(len).unwrap_or(u32::MAX));
 }
 
-/// A unary call's HTTP/2 request: `POST <authority><path>` with gRPC's headers, the deadline as
-/// `grpc-timeout`, and `metadata` (name, value) pairs whose values are valid header values (the
-/// others are skipped: a non-ASCII operation ID is still in the request's context).
+/// A unary call's HTTP/2 request headers: `POST <authority><path>` with gRPC's headers, the
+/// deadline as `grpc-timeout`, and `metadata` (name, value) pairs whose values are valid header
+/// values (the others are skipped: a non-ASCII operation ID is still in the request's context).
+/// The framed message goes as its body (`h2conn::send`).
 pub(crate) fn request<'a>(
     scheme: &'static str,
     authority: &http::uri::Authority,
     path: &'static str,
-    body: Bytes,
     timeout: Option<Duration>,
     metadata: impl IntoIterator<Item = (&'static str, &'a str)>,
-) -> Request<Full<Bytes>> {
+) -> Request<()> {
     let uri = Uri::builder()
         .scheme(scheme)
         .authority(authority.clone())
         .path_and_query(path)
         .build()
         .unwrap_or_default();
-    let mut request = Request::new(Full::new(body));
+    let mut request = Request::new(());
     *request.method_mut() = Method::POST;
     *request.uri_mut() = uri;
     let headers = request.headers_mut();
@@ -344,7 +344,6 @@ mod tests {
             "http",
             &authority,
             "/openim.policy.v1.MessageService/BeforeSendSingleMsg",
-            Bytes::new(),
             Some(Duration::from_millis(1500)),
             [("operationid", "op-1"), ("openim-command", "caf\u{e9}")],
         );

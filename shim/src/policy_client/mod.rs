@@ -7,11 +7,14 @@
 //! - `endpoint`: one endpoint's connection, health watch, load and outlier state.
 //! - `pool`: balancing over a pool's endpoints, transparent retry.
 //! - `grpc`: the gRPC wire format of a unary call and of a health watch.
+//! - `h2conn`: HTTP/2 on the `h2` crate: handshake, keepalive, a call's stream, a reply's body.
+//! - `coalesce`: the socket under h2, so that the frames of ready calls leave in one write.
 
 mod coalesce;
 mod discovery;
 mod endpoint;
 mod grpc;
+mod h2conn;
 mod pool;
 
 use std::{

@@ -23,7 +23,7 @@ use tonic::{Code, Status};
 use super::{
     CallError, TraceParent,
     endpoint::{Address, ClientTls, ConnState, Ended, Endpoint, EndpointSettings},
-    grpc,
+    grpc, h2conn,
 };
 use crate::traces;
 
@@ -272,14 +272,11 @@ impl Pool {
                 endpoint.scheme(),
                 &endpoint.authority,
                 call.path,
-                call.body.clone(),
                 Some(remaining),
                 call.metadata.iter().copied().chain(trace_headers),
             );
-            let mut sender = conn.as_ref().clone();
             let attempt = async {
-                let response = sender
-                    .send_request(request)
+                let response = h2conn::send(&conn, request, call.body.clone())
                     .await
                     .map_err(Failure::Unprocessed)?;
                 grpc::read_reply(response, call.keep_reply, self.max_reply_bytes)
@@ -377,7 +374,7 @@ const TONIC_TIMEOUT: &str = "Timeout expired";
 /// How an attempt failed.
 enum Failure {
     /// Before any reply: not sent, refused, or the connection failed (GOAWAY, reset).
-    Unprocessed(hyper::Error),
+    Unprocessed(h2::Error),
     /// The reply's status.
     Status(Status),
 }
